@@ -1,0 +1,1 @@
+"""Data contracts: one module per dataset, and the closed vocabulary of reason codes."""

@@ -1,0 +1,1 @@
+"""Runtime: Spark sessions, Java and JDBC discovery, the embedded PostgreSQL server."""

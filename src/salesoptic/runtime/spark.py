@@ -1,0 +1,173 @@
+"""The Spark session factory: one tuned session per command, stopped cleanly.
+
+Decisions (see docs/runtime.md): ANSI SQL mode stays on, so an unexpected bad cast fails
+loudly; raw values are judged with ``try_*`` functions instead. Session time zone UTC,
+adaptive execution on, shuffle partitions sized from the cores for local runs, Arrow on,
+the Spark UI off unless asked, Spark's log at the configured level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from salesoptic.config import Settings
+from salesoptic.errors import UserError
+from salesoptic.runtime.java import Java, find_java
+from salesoptic.runtime.jdbc import JdbcDriver, find_jdbc_driver
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_GIB = 1024**3
+
+_LOG4J2 = """\
+rootLogger.level = {level}
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{{HH:mm:ss}} %p %c{{1}}: %m%n%ex
+# Known start-up chatter that says nothing actionable on a laptop.
+logger.native.name = org.apache.hadoop.util.NativeCodeLoader
+logger.native.level = ERROR
+logger.shutdown.name = org.apache.spark.util.ShutdownHookManager
+logger.shutdown.level = ERROR
+logger.snappy.name = org.apache.spark.util.Utils
+logger.snappy.level = ERROR
+"""
+
+
+def is_local_master(master: str) -> bool:
+    return master.startswith("local")
+
+
+def _master_is_loopback(master: str) -> bool:
+    if is_local_master(master):
+        return True
+    return (urlsplit(master).hostname or "") in _LOOPBACK
+
+
+def default_driver_memory() -> str:
+    """A quarter of the machine's memory, between 1 GiB and 16 GiB."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 4 * _GIB
+    return f"{min(max(total // 4 // _GIB, 1), 16)}g"
+
+
+def shuffle_partitions(master: str) -> int:
+    """Local: a few partitions per core (adaptive execution coalesces small ones)."""
+    if is_local_master(master):
+        return max(4, 2 * (os.cpu_count() or 2))
+    return 200
+
+
+def spark_conf(settings: Settings, java: Java, driver: JdbcDriver) -> dict[str, str]:
+    """Every Spark setting of a SalesOptic session (pure: easy to read and to test)."""
+    state = settings.state_dir.absolute()
+    jvm_opts = (
+        "-XX:-UsePerfData -Duser.timezone=UTC "
+        f"-Dlog4j2.configurationFile=file:{state / 'spark' / 'log4j2.properties'}"
+    )
+    conf = {
+        "spark.master": settings.spark_master,
+        "spark.driver.memory": settings.driver_memory or default_driver_memory(),
+        "spark.driver.extraJavaOptions": jvm_opts,
+        "spark.executor.extraJavaOptions": "-XX:-UsePerfData -Duser.timezone=UTC",
+        "spark.executorEnv.JAVA_HOME": str(java.home)
+        if is_local_master(settings.spark_master)
+        else os.environ.get("JAVA_HOME", str(java.home)),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.ansi.enabled": "true",
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.sql.shuffle.partitions": str(shuffle_partitions(settings.spark_master)),
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.ui.enabled": "true" if settings.spark_ui else "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.warehouse.dir": str(state / "spark" / "warehouse"),
+    }
+    if _master_is_loopback(settings.spark_master):
+        conf["spark.driver.host"] = "127.0.0.1"
+        conf["spark.driver.bindAddress"] = "127.0.0.1"
+    if driver.jar is not None:
+        conf["spark.jars"] = str(driver.jar)
+    else:
+        conf["spark.jars.packages"] = str(driver.package)
+    return conf
+
+
+def _prepare_environment(settings: Settings, java: Java) -> None:
+    """Environment the JVM launcher reads: it must be set before the session starts."""
+    os.environ["JAVA_HOME"] = str(java.home)
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    if _master_is_loopback(settings.spark_master):
+        os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    if is_local_master(settings.spark_master):
+        # Scratch space (shuffle, spill) under data/_state rather than /tmp; on a cluster
+        # each worker's own SPARK_LOCAL_DIRS rule.
+        os.environ["SPARK_LOCAL_DIRS"] = str(settings.state_dir.absolute() / "spark" / "local")
+    log_conf = settings.state_dir.absolute() / "spark" / "log4j2.properties"
+    log_conf.parent.mkdir(parents=True, exist_ok=True)
+    log_conf.write_text(_LOG4J2.format(level=settings.log_level))
+
+
+def start_spark(settings: Settings, app_name: str = "salesoptic"):  # -> SparkSession
+    """Start (or return the running) Spark session configured for SalesOptic."""
+    from pyspark.errors import PySparkException
+    from pyspark.sql import SparkSession
+
+    java = find_java()
+    driver = find_jdbc_driver(settings.jdbc_jar)
+    _prepare_environment(settings, java)
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in spark_conf(settings, java, driver).items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except (PySparkException, RuntimeError, OSError) as exc:
+        raise UserError(
+            f"Spark could not start with master {settings.spark_master} "
+            f"({type(exc).__name__}); run `salesoptic doctor` to see what is missing."
+        ) from None
+    spark.sparkContext.setLogLevel(settings.log_level)
+    return spark
+
+
+@contextlib.contextmanager
+def spark_session(settings: Settings, app_name: str = "salesoptic") -> Iterator:
+    """A Spark session for the duration of a ``with`` block, stopped after it."""
+    spark = start_spark(settings, app_name)
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+def java_error_summary(exc: BaseException) -> str:
+    """The first line of the root Java cause of a Py4J/Spark error, without a stack trace."""
+    java_exc = getattr(exc, "java_exception", None)
+    if java_exc is not None:
+        cause = java_exc
+        with contextlib.suppress(Exception):
+            while cause.getCause() is not None and cause.getCause() != cause:
+                cause = cause.getCause()
+        with contextlib.suppress(Exception):
+            message = cause.getMessage() or cause.toString()
+            return str(message).strip().splitlines()[0]
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def spark_home() -> Path:
+    """The installed pyspark package folder, which holds a whole Spark (bin/, jars/)."""
+    import pyspark
+
+    return Path(pyspark.__file__).parent
