@@ -88,10 +88,16 @@ def _pid_is_postgres(pid: int) -> bool:
         return False
     except PermissionError:
         pass
-    comm = Path(f"/proc/{pid}/comm")
-    if comm.exists():
-        return comm.read_text().strip() in ("postgres", "postmaster")
-    return True
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():
+        return True  # no /proc to ask: trust the signal
+    try:
+        comm = (proc / "comm").read_text().strip()
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    # A zombie has exited; only its parent has not collected it yet.
+    return comm in ("postgres", "postmaster") and state != "Z"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,51 @@
+# SalesOptic: every target creates .venv and installs what it needs on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SCALE  ?= medium
+
+.PHONY: demo test lint dashboard bench system-deps clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+	  { echo "SalesOptic needs Python 3.10 or newer ($(PYTHON) is older)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# System packages the tests use, installed when running as root on Debian/Ubuntu:
+# the PostgreSQL JDBC driver and the psql client.
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  missing=""; \
+	  [ -f /usr/share/java/postgresql.jar ] || missing="$$missing libpostgresql-jdbc-java"; \
+	  command -v psql >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "Installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends $$missing; \
+	  fi; \
+	fi
+
+demo: $(STAMP)
+	$(BIN)/salesoptic doctor
+	$(BIN)/salesoptic generate --scale small
+
+test: $(STAMP) system-deps
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+dashboard: $(STAMP)
+	@echo "The dashboard is not built yet."; exit 1
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_generate.py --scale $(SCALE)
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

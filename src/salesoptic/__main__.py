@@ -1,0 +1,3 @@
+from salesoptic.cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""Shared fixtures: one real embedded PostgreSQL server and one real Spark session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from salesoptic.config import Settings, load_settings
+from salesoptic.runtime.pgurl import PgUrl
+from salesoptic.runtime.postgres import EmbeddedPostgres, _pid_is_postgres
+
+
+@pytest.fixture(scope="session")
+def state_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("state")
+
+
+@pytest.fixture(scope="session")
+def pg_server(state_root: Path) -> Iterator[EmbeddedPostgres]:
+    """A real PostgreSQL server for the whole test session, stopped at its end."""
+    server = EmbeddedPostgres(state_root / "postgres")
+    server.start()
+    pid = server.status().pid
+    yield server
+    server.stop()
+    assert pid is not None and not _pid_is_postgres(pid), "PostgreSQL still running"
+
+
+@pytest.fixture(scope="session")
+def pg(pg_server: EmbeddedPostgres) -> PgUrl:
+    return pg_server.url()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg: PgUrl) -> str:
+    """URL (with password) of the session's PostgreSQL server."""
+    return pg.url
+
+
+@pytest.fixture(scope="session")
+def spark_settings(state_root: Path) -> Settings:
+    return load_settings(data_dir=state_root / "spark-data", spark_master="local[2]")
+
+
+@pytest.fixture(scope="session")
+def spark(spark_settings: Settings):
+    """One local Spark session for the whole test session."""
+    from salesoptic.runtime.spark import start_spark
+
+    session = start_spark(spark_settings, "salesoptic-tests")
+    yield session
+    session.stop()

@@ -1,0 +1,58 @@
+import pytest
+from pyspark.errors import ArithmeticException, NumberFormatException
+from pyspark.sql import functions as F
+
+from salesoptic.config import load_settings
+from salesoptic.runtime.java import find_java
+from salesoptic.runtime.jdbc import find_jdbc_driver
+from salesoptic.runtime.spark import default_driver_memory, spark_conf
+
+
+def test_session_runs_a_job(spark) -> None:
+    df = spark.range(10_000).withColumn("bucket", F.col("id") % 7)
+    counts = {
+        r["bucket"]: r["n"] for r in df.groupBy("bucket").agg(F.count("*").alias("n")).collect()
+    }
+    assert counts == {b: len(range(b, 10_000, 7)) for b in range(7)}
+
+
+def test_session_settings(spark) -> None:
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    assert spark.conf.get("spark.sql.ansi.enabled") == "true"
+    assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+    assert spark.conf.get("spark.ui.enabled") == "false"
+    assert spark.conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
+
+
+def test_ansi_mode_is_on_and_try_cast_is_the_safe_way(spark) -> None:
+    df = spark.createDataFrame([("2025-02-30T10:00:00", "2.5"), (None, "7")], "ts string, q string")
+    judged = df.select(
+        F.try_to_timestamp("ts", F.lit("yyyy-MM-dd'T'HH:mm:ss")).alias("ts"),
+        F.col("q").try_cast("int").alias("q"),
+    ).collect()
+    assert [tuple(r) for r in judged] == [(None, None), (None, 7)]
+    with pytest.raises((NumberFormatException, ArithmeticException, Exception)):
+        df.select(F.col("q").cast("int")).collect()
+
+
+def test_timestamps_are_utc(spark) -> None:
+    row = spark.sql("SELECT unix_timestamp(to_timestamp('1970-01-01 01:00:00')) AS seconds").first()
+    assert row["seconds"] == 3600
+
+
+def test_conf_for_cluster_and_local(tmp_path) -> None:
+    java, driver = find_java(), find_jdbc_driver(None)
+    local = spark_conf(load_settings(data_dir=tmp_path, spark_master="local[*]"), java, driver)
+    assert local["spark.driver.bindAddress"] == "127.0.0.1"
+    assert int(local["spark.sql.shuffle.partitions"]) >= 4
+    assert local["spark.jars"].endswith(".jar")
+    remote = spark_conf(
+        load_settings(data_dir=tmp_path, spark_master="spark://spark-master:7077"), java, driver
+    )
+    assert "spark.driver.bindAddress" not in remote
+    assert remote["spark.sql.shuffle.partitions"] == "200"
+
+
+def test_driver_memory_is_sized_from_the_machine() -> None:
+    value = default_driver_memory()
+    assert value.endswith("g") and 1 <= int(value[:-1]) <= 16
