@@ -34,12 +34,12 @@ demo: $(STAMP)
 	$(BIN)/salesoptic generate --scale small
 
 test: $(STAMP) system-deps
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 dashboard: $(STAMP)
 	@echo "The dashboard is not built yet."; exit 1
