@@ -73,3 +73,9 @@ def test_password_is_not_the_default(server: EmbeddedPostgres) -> None:
         psycopg.connect(url.url.replace(url.password, "wrong"), connect_timeout=5)
     config = server.config_file
     assert oct(config.stat().st_mode & 0o777) == "0o600"
+
+
+def test_restart_keeps_the_port_when_free(server: EmbeddedPostgres) -> None:
+    first = server.start()
+    server.stop()
+    assert server.start().port == first.port
