@@ -51,6 +51,42 @@ def doctor(
         raise typer.Exit(1)
 
 
+@app.command()
+def run(
+    data_dir: DataDirOption = None,
+    pg_url: PgUrlOption = None,
+    spark_master: SparkMasterOption = None,
+    stage: Annotated[
+        str | None, typer.Option("--stage", help="Run only this stage (bronze).")
+    ] = None,
+) -> None:
+    """Run the pipeline: bronze, silver, gold, in one Spark session."""
+    from salesoptic.pipeline.runner import STAGES, run_pipeline
+
+    settings = load_settings(data_dir=data_dir, pg_url=pg_url, spark_master=spark_master)
+    stages = (stage,) if stage else STAGES
+
+    def show(result) -> None:
+        table = Table(title=f"{result.stage} ({result.seconds:.1f} s)")
+        for column in ("dataset", "files", "rows", "corrupt", "seconds", "rows/s"):
+            table.add_column(column, justify="left" if column == "dataset" else "right")
+        for d in result.datasets:
+            rate = d.rows / d.seconds if d.seconds else 0
+            table.add_row(
+                d.dataset,
+                f"{d.files:,}",
+                f"{d.rows:,}",
+                f"{d.corrupt:,}",
+                f"{d.seconds:.1f}",
+                f"{rate:,.0f}",
+            )
+        console.print(table)
+
+    with console.status("Starting…") as status:
+        run_id, _ = run_pipeline(settings, stages, on_stage=show, on_progress=status.update)
+    console.print(f"Run {run_id} finished.")
+
+
 @db_app.command("start")
 def db_start(data_dir: DataDirOption = None) -> None:
     """Start the embedded PostgreSQL server (created on first use)."""

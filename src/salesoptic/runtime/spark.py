@@ -38,6 +38,12 @@ logger.shutdown.name = org.apache.spark.util.ShutdownHookManager
 logger.shutdown.level = ERROR
 logger.snappy.name = org.apache.spark.util.Utils
 logger.snappy.level = ERROR
+# Bronze names CSV columns by each file's own header, so Spark's check is moot.
+logger.csvheader.name = org.apache.spark.sql.catalyst.csv.CSVHeaderChecker
+logger.csvheader.level = ERROR
+# The streaming file listing needs no adaptive execution; the batches it feeds use it.
+logger.aqestream.name = org.apache.spark.sql.execution.streaming.runtime.ResolveWriteToStream
+logger.aqestream.level = ERROR
 """
 
 

@@ -1,0 +1,54 @@
+"""The source records of DESIGN section 3, as bronze keeps them: every field a string.
+
+Bronze adds to these fields ``_rescued_data`` (files: source fields outside the
+contract, as a JSON object), ``_corrupt_record`` (files: the whole record when it cannot
+be split into fields; then every field is null) and the lineage columns.
+"""
+
+from __future__ import annotations
+
+SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
+    "sales": (
+        "transaction_id",
+        "timestamp",
+        "customer_id",
+        "product_id",
+        "quantity",
+        "unit_price",
+        "channel",
+    ),
+    "events": (
+        "event_id",
+        "timestamp",
+        "user_id",
+        "session_id",
+        "event_type",
+        "product_id",
+        "device",
+    ),
+    "logs": ("timestamp", "level", "service", "status", "latency_ms", "msg"),
+    "customers": (
+        "customer_id",
+        "name",
+        "email",
+        "country",
+        "segment",
+        "signup_date",
+        "updated_at",
+    ),
+    "products": ("product_id", "name", "category", "list_price", "updated_at"),
+}
+
+# Landing-zone folder and file pattern of each file dataset.
+FILE_SOURCES: dict[str, str] = {"sales": "*.csv", "events": "*.json", "logs": "*.log"}
+
+# PostgreSQL table and key of each dimension (the key splits large reads).
+TABLE_SOURCES: dict[str, str] = {"customers": "customer_id", "products": "product_id"}
+
+# A log line: timestamp, level, service, status, latency, quoted message. A line that
+# does not match is MALFORMED_LINE; the timestamp and level are judged in silver.
+LOG_LINE_PATTERN = r'^(\S+) (\S+) ([A-Za-z][A-Za-z0-9]*) status=(\d+) latency_ms=(\d+) msg="(.*)"$'
+
+LINEAGE_COLUMNS = ("_source", "_ingested_at", "_run_id")
+RESCUED_COLUMN = "_rescued_data"
+CORRUPT_COLUMN = "_corrupt_record"

@@ -1,0 +1,1 @@
+"""The medallion pipeline: bronze, silver, gold, and the run records."""
