@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,14 +20,20 @@ def state_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_server(state_root: Path) -> Iterator[EmbeddedPostgres]:
-    """A real PostgreSQL server for the whole test session, stopped at its end."""
-    server = EmbeddedPostgres(state_root / "postgres")
+def pg_server() -> Iterator[EmbeddedPostgres]:
+    """A real PostgreSQL server for the whole test session, stopped at its end.
+
+    Its folder is outside pytest's private temporary root, which pytest makes
+    untraversable for the server's user when it runs as root.
+    """
+    root = Path(tempfile.mkdtemp(prefix="salesoptic-test-pg-"))
+    server = EmbeddedPostgres(root / "postgres")
     server.start()
     pid = server.status().pid
     yield server
     server.stop()
     assert pid is not None and not _pid_is_postgres(pid), "PostgreSQL still running"
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -68,18 +68,22 @@ def run(
 
     def show(result) -> None:
         table = Table(title=f"{result.stage} ({result.seconds:.1f} s)")
-        for column in ("dataset", "files", "rows", "corrupt", "seconds", "rows/s"):
+        if result.stage == "bronze":
+            columns = ("dataset", "files", "rows", "corrupt", "seconds", "rows/s")
+            rows = [
+                (d.dataset, d.files, d.rows, d.corrupt, d.seconds, d.rows) for d in result.datasets
+            ]
+        else:
+            columns = ("dataset", "rows in", "valid", "quarantined", "seconds", "rows/s")
+            rows = [
+                (d.dataset, d.rows_in, d.rows_valid, d.rows_quarantined, d.seconds, d.rows_in)
+                for d in result.datasets
+            ]
+        for column in columns:
             table.add_column(column, justify="left" if column == "dataset" else "right")
-        for d in result.datasets:
-            rate = d.rows / d.seconds if d.seconds else 0
-            table.add_row(
-                d.dataset,
-                f"{d.files:,}",
-                f"{d.rows:,}",
-                f"{d.corrupt:,}",
-                f"{d.seconds:.1f}",
-                f"{rate:,.0f}",
-            )
+        for name, a, b, c, seconds, work in rows:
+            rate = work / seconds if seconds else 0
+            table.add_row(name, f"{a:,}", f"{b:,}", f"{c:,}", f"{seconds:.1f}", f"{rate:,.0f}")
         console.print(table)
 
     with console.status("Starting…") as status:

@@ -109,6 +109,8 @@ def fields_from_json_lines(lines_df: DataFrame, dataset: str) -> DataFrame:
     parsed = F.from_json(
         F.concat(F.lit("["), F.col("value"), F.lit("]")),
         T.ArrayType(T.MapType(T.StringType(), T.StringType())),
+        # Strict JSON: Spark would otherwise accept 'single quotes' and NaN.
+        {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false"},
     )
     obj = F.when(F.size(parsed) == 1, parsed.getItem(0))
     with_obj = lines_df.select("value", "_source", obj.alias("_obj"))

@@ -12,7 +12,7 @@ from salesoptic.errors import UserError
 from salesoptic.runtime.postgres import resolve_pg
 from salesoptic.runtime.spark import spark_session
 
-STAGES = ("bronze",)
+STAGES = ("bronze", "silver")
 
 
 @dataclass
@@ -61,6 +61,21 @@ def run_pipeline(
                     stage,
                     rows_in=sum(c.rows for c in counts),
                     rows_out=sum(c.rows for c in counts),
+                    datasets=counts,
+                )
+            elif stage == "silver":
+                from salesoptic.pipeline.silver import run_silver
+
+                def judged(counts) -> None:
+                    on_progress(f"silver: {counts.dataset} judged ({counts.rows_in:,} rows)")
+
+                on_progress("silver: judging new bronze rows")
+                counts = run_silver(spark, settings, run_id, on_dataset=judged)
+                result = StageResult(
+                    stage,
+                    rows_in=sum(c.rows_in for c in counts),
+                    rows_out=sum(c.rows_valid for c in counts),
+                    quarantined=sum(c.rows_quarantined for c in counts),
                     datasets=counts,
                 )
             result.seconds = time.monotonic() - started

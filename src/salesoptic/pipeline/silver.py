@@ -1,0 +1,426 @@
+"""Silver and quarantine: bronze records typed, judged by their contract, deduplicated.
+
+Every bronze row ends in exactly one of silver or quarantine, and the run checks it.
+
+Storage (I/O at the edges of this module):
+- ``silver/<dataset>/run=<run_id>/[date=<d>/]`` and ``quarantine/<dataset>/run=<run_id>/``:
+  what one run added. Facts append one folder per run; dimensions keep only the newest.
+- ``_state/silver/<dataset>/<run_id>.json``: the commit record of a run for a dataset,
+  written last (atomic rename): the bronze batches or snapshot it judged and its counts.
+  Folders without a commit record are leftovers of a killed run, removed before work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from salesoptic.config import Settings
+from salesoptic.contracts.reasons import DIMENSION_DATASETS, FACT_DATASETS, Reason
+from salesoptic.contracts.rules import CONTRACTS, Contract, malformed_condition
+from salesoptic.contracts.schemas import REASONS_COLUMN, SILVER_SCHEMAS
+from salesoptic.contracts.sources import CORRUPT_COLUMN, RESCUED_COLUMN, SOURCE_FIELDS
+
+TYPED = "_typed"
+
+
+class AccountingError(RuntimeError):
+    """Bronze rows in differ from silver plus quarantine rows out: a bug, never ignored."""
+
+
+@dataclass
+class SilverCounts:
+    """What one run judged for one dataset (the accounting identity's three terms)."""
+
+    dataset: str
+    rows_in: int = 0
+    rows_valid: int = 0
+    rows_quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    bronze_batches: list[str] = field(default_factory=list)
+    snapshot: str | None = None
+
+
+# -- pure transformations -----------------------------------------------------------
+
+
+def reasons_array(conditions: list[tuple[Reason, Column]]) -> Column:
+    """The codes whose condition holds, in the given order (an empty array when none)."""
+    if not conditions:
+        return F.array().cast("array<string>")
+    flagged = F.array(*[F.when(cond, F.lit(code.value)) for code, cond in conditions])
+    return F.filter(flagged, lambda code: code.isNotNull())
+
+
+def judge(bronze_df: DataFrame, contract: Contract) -> DataFrame:
+    """Add ``_typed`` (the silver columns) and ``reasons`` (the contract's own rules).
+
+    A malformed record gets its MALFORMED code alone.
+    """
+    typed = F.struct(*[expr.alias(name) for name, expr in contract.typed().items()])
+    reasons = reasons_array(contract.rules())
+    malformed = malformed_condition(contract)
+    if malformed is not None:
+        reasons = F.when(malformed, F.array(F.lit(contract.malformed.value))).otherwise(reasons)
+    return bronze_df.withColumns({TYPED: typed, REASONS_COLUMN: reasons})
+
+
+def with_reference_reasons(
+    judged_df: DataFrame, customers_df: DataFrame, products_df: DataFrame
+) -> DataFrame:
+    """UNKNOWN_CUSTOMER / UNKNOWN_PRODUCT for sales whose id is present but not in silver.
+
+    An id that is present but not an integer refers to no customer either. Malformed
+    rows keep their one code.
+    """
+    known_customers = customers_df.select(
+        F.col("customer_id").alias("_known_customer_id"), F.lit(True).alias("_is_customer")
+    )
+    known_products = products_df.select(
+        F.col("product_id").alias("_known_product_id"), F.lit(True).alias("_is_product")
+    )
+    joined = judged_df.join(
+        F.broadcast(known_customers),
+        F.col(f"{TYPED}.customer_id") == F.col("_known_customer_id"),
+        "left",
+    ).join(
+        F.broadcast(known_products),
+        F.col(f"{TYPED}.product_id") == F.col("_known_product_id"),
+        "left",
+    )
+    present = F.col(CORRUPT_COLUMN).isNull()
+    unknown_customer = present & (F.trim("customer_id") != "") & F.col("_is_customer").isNull()
+    unknown_product = present & (F.trim("product_id") != "") & F.col("_is_product").isNull()
+    extra = reasons_array(
+        [(Reason.UNKNOWN_CUSTOMER, unknown_customer), (Reason.UNKNOWN_PRODUCT, unknown_product)]
+    )
+    return joined.withColumn(REASONS_COLUMN, F.concat(F.col(REASONS_COLUMN), extra)).drop(
+        "_known_customer_id", "_is_customer", "_known_product_id", "_is_product"
+    )
+
+
+def file_name(source: Column) -> Column:
+    return F.element_at(F.split(source, "/"), -1)
+
+
+def with_duplicate_reason(
+    judged_df: DataFrame, key: str, existing_keys_df: DataFrame, raw_fields: tuple[str, ...]
+) -> DataFrame:
+    """DUPLICATE for all but one record per key among those passing every other rule.
+
+    The record kept is the one from the file whose name sorts first, then the smallest
+    full path, then the smallest record text (as JSON): deterministic whatever the
+    partitioning. A key already in silver from an earlier run is DUPLICATE too.
+    """
+    typed_key = F.col(f"{TYPED}.{key}")
+    clean_row = F.size(REASONS_COLUMN) == 0
+    order = Window.partitionBy(typed_key).orderBy(
+        (~clean_row).asc(),
+        file_name(F.col("_source")).asc(),
+        F.col("_source").asc(),
+        F.to_json(F.struct(*[F.col(name) for name in raw_fields])).asc(),
+    )
+    existing = existing_keys_df.select(
+        F.col(key).alias("_existing_key"), F.lit(True).alias("_in_silver")
+    ).distinct()
+    ranked = judged_df.withColumn("_rank", F.row_number().over(order)).join(
+        existing, typed_key == F.col("_existing_key"), "left"
+    )
+    duplicate = (
+        clean_row & typed_key.isNotNull() & ((F.col("_rank") > 1) | F.col("_in_silver").isNotNull())
+    )
+    return ranked.withColumn(
+        REASONS_COLUMN,
+        F.when(duplicate, F.array(F.lit(Reason.DUPLICATE.value))).otherwise(F.col(REASONS_COLUMN)),
+    ).drop("_rank", "_existing_key", "_in_silver")
+
+
+def valid_rows(judged_df: DataFrame, dataset: str, run_id: str) -> DataFrame:
+    """The silver rows: typed columns and lineage, of records with no reason."""
+    schema = SILVER_SCHEMAS[dataset]
+    typed_names = [f.name for f in schema.fields if not f.name.startswith("_")]
+    return judged_df.where(F.size(REASONS_COLUMN) == 0).select(
+        *[F.col(f"{TYPED}.{name}").alias(name) for name in typed_names],
+        "_source",
+        "_ingested_at",
+        F.lit(run_id).alias("_run_id"),
+    )
+
+
+def quarantined_rows(judged_df: DataFrame, dataset: str, run_id: str) -> DataFrame:
+    """The quarantine rows: the fields as received, lineage, and the reasons."""
+    extras = [c for c in (RESCUED_COLUMN, CORRUPT_COLUMN) if c in judged_df.columns]
+    return judged_df.where(F.size(REASONS_COLUMN) > 0).select(
+        *SOURCE_FIELDS[dataset],
+        *extras,
+        "_source",
+        "_ingested_at",
+        F.lit(run_id).alias("_run_id"),
+        REASONS_COLUMN,
+    )
+
+
+def latest_version_per_key(versions_df: DataFrame, key: str) -> DataFrame:
+    """One row per key: the newest ``updated_at``; on a tie, the newest run's row."""
+    order = Window.partitionBy(key).orderBy(
+        F.col("updated_at").desc_nulls_last(), F.col("_run_id").desc()
+    )
+    return (
+        versions_df.withColumn("_rank", F.row_number().over(order))
+        .where(F.col("_rank") == 1)
+        .drop("_rank")
+    )
+
+
+# -- storage ------------------------------------------------------------------------
+
+
+class SilverStore:
+    """Committed silver/quarantine folders and their commit records for one dataset."""
+
+    def __init__(self, settings: Settings, dataset: str) -> None:
+        self.dataset = dataset
+        self.silver = (settings.silver_dir / dataset).absolute()
+        self.quarantine = (settings.quarantine_dir / dataset).absolute()
+        self.commits = (settings.state_dir / "silver" / dataset).absolute()
+
+    def records(self) -> list[dict]:
+        if not self.commits.is_dir():
+            return []
+        return [json.loads(p.read_text()) for p in sorted(self.commits.glob("*.json"))]
+
+    def committed_runs(self) -> list[str]:
+        return [r["run_id"] for r in self.records()]
+
+    def judged_batches(self) -> set[str]:
+        return {b for r in self.records() for b in r.get("bronze_batches", [])}
+
+    def recover(self) -> None:
+        """Remove what a killed run left: uncommitted run folders and staging."""
+        committed = set(self.committed_runs())
+        for root in (self.silver, self.quarantine):
+            shutil.rmtree(root / "_staging", ignore_errors=True)
+            for folder in root.glob("run=*"):
+                if folder.name.removeprefix("run=") not in committed:
+                    shutil.rmtree(folder)
+
+    def silver_paths(self) -> list[str]:
+        return [
+            str(self.silver / f"run={run}")
+            for run in self.committed_runs()
+            if (self.silver / f"run={run}").is_dir()
+        ]
+
+    def write(self, df: DataFrame, root: Path, run_id: str, partition_by_date: bool) -> int:
+        """Write to staging, then rename to ``run=<run_id>``; returns the rows written."""
+        staging = root / "_staging" / f"run={run_id}-{uuid.uuid4().hex[:8]}"
+        from pyspark.sql import Observation
+
+        observation = Observation(f"silver-{uuid.uuid4().hex[:8]}")
+        writer = df.observe(observation, F.count(F.lit(1)).alias("rows")).write
+        if partition_by_date:
+            writer = writer.partitionBy("date")
+        writer.parquet(str(staging))
+        rows = int(observation.get.get("rows", 0))
+        staging.rename(root / f"run={run_id}")
+        (root / "_staging").rmdir()
+        return rows
+
+    def commit(self, counts: SilverCounts, run_id: str) -> None:
+        """Write the commit record last: only now does the run's output count."""
+        self.commits.mkdir(parents=True, exist_ok=True)
+        record = {"run_id": run_id, **asdict(counts)}
+        tmp = self.commits / f".{run_id}.json.tmp"
+        tmp.write_text(json.dumps(record, indent=2))
+        os.replace(tmp, self.commits / f"{run_id}.json")
+
+    def drop_older_runs(self, keep_run: str) -> None:
+        """Dimensions: only the newest silver and quarantine folders stay."""
+        for record in self.records():
+            run = record["run_id"]
+            if run == keep_run:
+                continue
+            for root in (self.silver, self.quarantine):
+                shutil.rmtree(root / f"run={run}", ignore_errors=True)
+
+
+def read_silver(spark: SparkSession, settings: Settings, dataset: str) -> DataFrame:
+    """The committed silver rows of a dataset, with its contract schema."""
+    store = SilverStore(settings, dataset)
+    schema = SILVER_SCHEMAS[dataset]
+    paths = store.silver_paths()
+    if not paths:
+        return spark.createDataFrame([], schema)
+    reader = spark.read.schema(schema).option("basePath", str(store.silver))
+    return reader.parquet(*paths).select(*schema.fieldNames())
+
+
+# -- the stage ------------------------------------------------------------------------
+
+
+def _bronze_batches(settings: Settings, dataset: str) -> list[Path]:
+    return sorted((settings.bronze_dir / dataset).absolute().glob("batch=*"))
+
+
+def _finish(
+    spark: SparkSession,
+    store: SilverStore,
+    judged_df: DataFrame,
+    counts: SilverCounts,
+    run_id: str,
+    partition_by_date: bool,
+) -> SilverCounts:
+    """Count, write, check the accounting identity, commit."""
+    judged_df = judged_df.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        per_reason = (
+            judged_df.select(F.explode(REASONS_COLUMN).alias("reason"))
+            .groupBy("reason")
+            .count()
+            .collect()
+        )
+        counts.reasons = {row["reason"]: int(row["count"]) for row in per_reason}
+        valid = 0
+        quarantined = 0
+        if counts.rows_in:
+            # Empty outputs are written too: every committed run has both folders.
+            valid = store.write(
+                valid_rows(judged_df, store.dataset, run_id),
+                store.silver,
+                run_id,
+                partition_by_date,
+            )
+            quarantined = store.write(
+                quarantined_rows(judged_df, store.dataset, run_id),
+                store.quarantine,
+                run_id,
+                False,
+            )
+    finally:
+        judged_df.unpersist()
+    counts.rows_valid, counts.rows_quarantined = valid, quarantined
+    if counts.rows_in != valid + quarantined:
+        raise AccountingError(
+            f"{store.dataset}: {counts.rows_in} bronze rows but {valid} silver + "
+            f"{quarantined} quarantine rows; nothing of this run was committed."
+        )
+    store.commit(counts, run_id)
+    return counts
+
+
+def judge_dimension(
+    spark: SparkSession, settings: Settings, dataset: str, run_id: str
+) -> SilverCounts | None:
+    """Judge the newest bronze snapshot of a dimension, unless already judged."""
+    store = SilverStore(settings, dataset)
+    snapshots = sorted((settings.bronze_dir / dataset).absolute().glob("snapshot=*"))
+    if not snapshots:
+        return None
+    latest = snapshots[-1]
+    snapshot_id = latest.name.removeprefix("snapshot=")
+    if any(r.get("snapshot") == snapshot_id for r in store.records()):
+        return None
+    counts = SilverCounts(dataset, snapshot=snapshot_id)
+    snapshot_df = spark.read.parquet(str(latest))
+    counts.rows_in = snapshot_df.count()
+    judged_df = judge(snapshot_df, CONTRACTS[dataset])
+    previous_df = read_silver(spark, settings, dataset)
+    key = CONTRACTS[dataset].key[0]
+    merged_df = latest_version_per_key(
+        valid_rows(judged_df, dataset, run_id).unionByName(previous_df), key
+    )
+    judged_df = judged_df.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        stats = judged_df.agg(
+            F.count_if(F.size(REASONS_COLUMN) == 0).alias("valid"),
+        ).first()
+        per_reason = (
+            judged_df.select(F.explode(REASONS_COLUMN).alias("reason"))
+            .groupBy("reason")
+            .count()
+            .collect()
+        )
+        counts.reasons = {row["reason"]: int(row["count"]) for row in per_reason}
+        store.write(merged_df, store.silver, run_id, False)
+        quarantined = 0
+        if counts.rows_in - int(stats["valid"]):
+            quarantined = store.write(
+                quarantined_rows(judged_df, dataset, run_id), store.quarantine, run_id, False
+            )
+    finally:
+        judged_df.unpersist()
+    counts.rows_valid = int(stats["valid"])
+    counts.rows_quarantined = quarantined
+    if counts.rows_in != counts.rows_valid + quarantined:
+        raise AccountingError(
+            f"{dataset}: a snapshot of {counts.rows_in} rows but {counts.rows_valid} valid + "
+            f"{quarantined} quarantined; nothing of this run was committed."
+        )
+    store.commit(counts, run_id)
+    store.drop_older_runs(run_id)
+    return counts
+
+
+def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: str) -> SilverCounts:
+    """Judge the bronze batches of a fact dataset that no earlier run judged."""
+    store = SilverStore(settings, dataset)
+    judged_before = store.judged_batches()
+    new_batches = [b for b in _bronze_batches(settings, dataset) if b.name not in judged_before]
+    counts = SilverCounts(dataset, bronze_batches=[b.name for b in new_batches])
+    if not new_batches:
+        return counts
+    bronze_df = spark.read.parquet(*[str(b) for b in new_batches])
+    counts.rows_in = bronze_df.count()  # from Parquet footers: independent of the writes
+    contract = CONTRACTS[dataset]
+    judged_df = judge(bronze_df, contract)
+    if dataset == "sales":
+        judged_df = with_reference_reasons(
+            judged_df,
+            read_silver(spark, settings, "customers"),
+            read_silver(spark, settings, "products"),
+        )
+    if contract.key:
+        key = contract.key[0]
+        judged_df = with_duplicate_reason(
+            judged_df,
+            key,
+            read_silver(spark, settings, dataset).select(key),
+            SOURCE_FIELDS[dataset],
+        )
+    return _finish(spark, store, judged_df, counts, run_id, partition_by_date=True)
+
+
+def run_silver(
+    spark: SparkSession,
+    settings: Settings,
+    run_id: str,
+    on_dataset: Callable[[SilverCounts], None] = lambda counts: None,
+) -> list[SilverCounts]:
+    """Judge dimensions first (sales refer to them), then the facts."""
+    results = []
+    for dataset in (*DIMENSION_DATASETS, *FACT_DATASETS):
+        SilverStore(settings, dataset).recover()
+    for dataset in DIMENSION_DATASETS:
+        started = time.monotonic()
+        counts = judge_dimension(spark, settings, dataset, run_id) or SilverCounts(dataset)
+        counts.seconds = time.monotonic() - started
+        results.append(counts)
+        on_dataset(counts)
+    for dataset in FACT_DATASETS:
+        started = time.monotonic()
+        counts = judge_facts(spark, settings, dataset, run_id)
+        counts.seconds = time.monotonic() - started
+        results.append(counts)
+        on_dataset(counts)
+    return results

@@ -1,0 +1,240 @@
+"""Every reason code: a record that passes and records that fail (None and malformed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from salesoptic.contracts.reasons import REASONS_BY_DATASET
+from salesoptic.contracts.rules import CONTRACTS
+from salesoptic.contracts.sources import CORRUPT_COLUMN, RESCUED_COLUMN, SOURCE_FIELDS
+from salesoptic.pipeline.silver import (
+    judge,
+    latest_version_per_key,
+    with_duplicate_reason,
+    with_reference_reasons,
+)
+
+INGESTED = dt.datetime(2025, 6, 1, 12, 0, 0)
+
+VALID = {
+    "sales": {
+        "transaction_id": "T-1", "timestamp": "2025-01-03T10:00:00", "customer_id": "1",
+        "product_id": "2", "quantity": "3", "unit_price": "4.50", "channel": "web",
+    },
+    "events": {
+        "event_id": "e-1", "timestamp": "2025-01-03T10:00:00", "user_id": "17",
+        "session_id": "s-9", "event_type": "view", "product_id": None, "device": "mobile",
+    },
+    "logs": {
+        "timestamp": "2025-01-03T10:00:00.123Z", "level": "ERROR", "service": "Pay",
+        "status": "502", "latency_ms": "532", "msg": "Card declined",
+    },
+    "customers": {
+        "customer_id": "1", "name": "Ada", "email": "ada@example.com", "country": "FR",
+        "segment": "Premium", "signup_date": "2024-01-01", "updated_at": "2025-01-01 00:00:00",
+    },
+    "products": {
+        "product_id": "2", "name": "Lamp", "category": "Home", "list_price": "19.99",
+        "updated_at": "2025-01-01 00:00:00",
+    },
+}  # fmt: skip
+
+# (dataset, field overrides, expected reasons in contract order)
+CASES = [
+    ("sales", {}, []),
+    ("sales", {"transaction_id": None}, ["MISSING_TRANSACTION_ID"]),
+    ("sales", {"transaction_id": "  "}, ["MISSING_TRANSACTION_ID"]),
+    ("sales", {"timestamp": "2025-02-30T10:00:00"}, ["INVALID_TIMESTAMP"]),
+    ("sales", {"timestamp": "2025-03-01"}, ["INVALID_TIMESTAMP"]),
+    ("sales", {"timestamp": "2025-03-01 10:00:00"}, ["INVALID_TIMESTAMP"]),
+    ("sales", {"timestamp": "2025-03-01T10:00:00+01:00"}, ["INVALID_TIMESTAMP"]),
+    ("sales", {"timestamp": None}, ["INVALID_TIMESTAMP"]),
+    ("sales", {"timestamp": "2099-01-01T00:00:00"}, ["FUTURE_TIMESTAMP"]),
+    ("sales", {"timestamp": "2025-06-01T12:00:00"}, []),  # equal to ingestion: not future
+    ("sales", {"customer_id": None}, ["MISSING_CUSTOMER_ID"]),
+    ("sales", {"product_id": ""}, ["MISSING_PRODUCT_ID"]),
+    ("sales", {"quantity": "0"}, ["INVALID_QUANTITY"]),
+    ("sales", {"quantity": "-2"}, ["INVALID_QUANTITY"]),
+    ("sales", {"quantity": "2.5"}, ["INVALID_QUANTITY"]),
+    ("sales", {"quantity": "1.0"}, ["INVALID_QUANTITY"]),
+    ("sales", {"quantity": "99999999999999999999"}, ["INVALID_QUANTITY"]),
+    ("sales", {"quantity": None}, ["INVALID_QUANTITY"]),
+    ("sales", {"quantity": "+7"}, []),
+    ("sales", {"unit_price": "4,50"}, ["INVALID_PRICE"]),
+    ("sales", {"unit_price": "1.234"}, ["INVALID_PRICE"]),
+    ("sales", {"unit_price": "0"}, ["INVALID_PRICE"]),
+    ("sales", {"unit_price": "-0.00"}, ["INVALID_PRICE"]),
+    ("sales", {"unit_price": "NaN"}, ["INVALID_PRICE"]),
+    ("sales", {"unit_price": "1,234.00"}, ["INVALID_PRICE"]),
+    ("sales", {"unit_price": None}, ["INVALID_PRICE"]),
+    ("sales", {"unit_price": "7"}, []),
+    ("sales", {"channel": "Web"}, ["INVALID_CHANNEL"]),
+    ("sales", {"channel": None}, ["INVALID_CHANNEL"]),
+    (
+        "sales",
+        {"customer_id": None, "unit_price": "x", "channel": "fax"},
+        ["MISSING_CUSTOMER_ID", "INVALID_PRICE", "INVALID_CHANNEL"],
+    ),
+    (
+        "sales",
+        {CORRUPT_COLUMN: "T-1,oops", "transaction_id": None, "timestamp": None},
+        ["MALFORMED_ROW"],
+    ),
+    ("events", {}, []),
+    ("events", {"event_id": None}, ["MISSING_EVENT_ID"]),
+    ("events", {"timestamp": "2025-01-03T25:00:00"}, ["INVALID_TIMESTAMP"]),
+    ("events", {"timestamp": "2099-01-03T10:00:00"}, ["FUTURE_TIMESTAMP"]),
+    ("events", {"user_id": " "}, ["MISSING_USER_ID"]),
+    ("events", {"event_type": "checkout"}, ["UNKNOWN_EVENT_TYPE"]),
+    ("events", {"event_type": None}, ["UNKNOWN_EVENT_TYPE"]),
+    ("events", {"device": "fridge"}, ["INVALID_DEVICE"]),
+    ("events", {"device": None, "user_id": None}, ["MISSING_USER_ID", "INVALID_DEVICE"]),
+    ("events", {CORRUPT_COLUMN: "[1, 2]", "event_id": None}, ["MALFORMED_JSON"]),
+    ("logs", {}, []),
+    ("logs", {"timestamp": "2025-02-30T10:00:00.123Z"}, ["INVALID_TIMESTAMP"]),
+    ("logs", {"timestamp": "2025-01-03T10:00:00Z"}, ["INVALID_TIMESTAMP"]),
+    ("logs", {"level": "warn"}, ["UNKNOWN_LEVEL"]),
+    ("logs", {"level": "FATAL", "timestamp": "x"}, ["INVALID_TIMESTAMP", "UNKNOWN_LEVEL"]),
+    ("logs", {"status": "99999999999"}, ["MALFORMED_LINE"]),
+    ("logs", {CORRUPT_COLUMN: "garbage", "timestamp": None, "level": None}, ["MALFORMED_LINE"]),
+    ("customers", {}, []),
+    ("customers", {"name": None}, ["MISSING_NAME"]),
+    ("customers", {"email": "ada.example.com"}, ["INVALID_EMAIL"]),
+    ("customers", {"email": "ada@example"}, ["INVALID_EMAIL"]),
+    ("customers", {"email": "a b@example.com"}, ["INVALID_EMAIL"]),
+    ("customers", {"email": "a@b@example.com"}, ["INVALID_EMAIL"]),
+    ("customers", {"email": None}, ["INVALID_EMAIL"]),
+    ("customers", {"country": ""}, ["MISSING_COUNTRY"]),
+    ("customers", {"segment": "premium"}, ["INVALID_SEGMENT"]),
+    ("customers", {"name": " ", "segment": None}, ["MISSING_NAME", "INVALID_SEGMENT"]),
+    ("products", {}, []),
+    ("products", {"name": None}, ["MISSING_NAME"]),
+    ("products", {"category": "  "}, ["MISSING_CATEGORY"]),
+    ("products", {"list_price": "0.00"}, ["INVALID_PRICE"]),
+    ("products", {"list_price": "-5.00"}, ["INVALID_PRICE"]),
+    ("products", {"list_price": None}, ["INVALID_PRICE"]),
+]
+
+
+def bronze_rows(spark, dataset: str, rows: list[dict]):
+    """Bronze-shaped rows (strings, lineage); ``_case`` numbers them."""
+    fields = SOURCE_FIELDS[dataset]
+    extras = [RESCUED_COLUMN, CORRUPT_COLUMN] if dataset in ("sales", "events", "logs") else []
+    names = (*fields, *extras, "_source")
+    schema = T.StructType(
+        [T.StructField(n, T.StringType()) for n in names]
+        + [
+            T.StructField("_ingested_at", T.TimestampType()),
+            T.StructField("_case", T.IntegerType()),
+        ]
+    )
+    defaults = {"_source": "file:/x/a.csv"}
+    data = [
+        (*(row.get(n, defaults.get(n)) for n in names), INGESTED, case)
+        for case, row in enumerate(rows)
+    ]
+    return spark.createDataFrame(data, schema)
+
+
+@pytest.mark.parametrize("dataset", list(VALID))
+def test_rules(spark, dataset: str) -> None:
+    cases = [(overrides, expected) for d, overrides, expected in CASES if d == dataset]
+    rows = [{**VALID[dataset], **overrides} for overrides, _ in cases]
+    judged = judge(bronze_rows(spark, dataset, rows), CONTRACTS[dataset])
+    got = {r["_case"]: r["reasons"] for r in judged.select("_case", "reasons").collect()}
+    for case, (overrides, expected) in enumerate(cases):
+        assert got[case] == expected, overrides
+
+
+def test_every_code_has_a_case() -> None:
+    covered = {code for _, _, expected in CASES for code in expected}
+    deferred = {"UNKNOWN_CUSTOMER", "UNKNOWN_PRODUCT", "DUPLICATE"}
+    for dataset, codes in REASONS_BY_DATASET.items():
+        missing = {c.value for c in codes} - covered - deferred
+        assert not missing, (dataset, missing)
+
+
+def test_typed_values(spark) -> None:
+    row = {**VALID["sales"], "unit_price": " 4.5 ", "channel": " web "}
+    typed = judge(bronze_rows(spark, "sales", [row]), CONTRACTS["sales"]).first()["_typed"]
+    assert str(typed["unit_price"]) == "4.50" and typed["channel"] == "web"
+    assert typed["sold_at"] == dt.datetime(2025, 1, 3, 10, 0, 0)
+    assert typed["date"] == dt.date(2025, 1, 3)
+
+
+def test_references(spark) -> None:
+    rows = [
+        {**VALID["sales"], "transaction_id": "known"},
+        {**VALID["sales"], "transaction_id": "no-customer", "customer_id": "999"},
+        {**VALID["sales"], "transaction_id": "no-both", "customer_id": "999", "product_id": "98"},
+        {**VALID["sales"], "transaction_id": "text-id", "customer_id": "abc"},
+        {**VALID["sales"], "transaction_id": "missing", "customer_id": None},
+        {**VALID["sales"], "transaction_id": "bad-too", "product_id": "98", "channel": "x"},
+    ]
+    judged = judge(bronze_rows(spark, "sales", rows), CONTRACTS["sales"])
+    customers = spark.createDataFrame([(1,), (None,)], "customer_id int")
+    products = spark.createDataFrame([(2,)], "product_id int")
+    out = {
+        r.transaction_id: r.reasons
+        for r in with_reference_reasons(judged, customers, products).collect()
+    }
+    assert out == {
+        "known": [],
+        "no-customer": ["UNKNOWN_CUSTOMER"],
+        "no-both": ["UNKNOWN_CUSTOMER", "UNKNOWN_PRODUCT"],
+        "text-id": ["UNKNOWN_CUSTOMER"],
+        "missing": ["MISSING_CUSTOMER_ID"],
+        "bad-too": ["INVALID_CHANNEL", "UNKNOWN_PRODUCT"],
+    }
+
+
+def test_duplicates_keep_the_first_file_then_the_smallest_record(spark) -> None:
+    v = VALID["sales"]
+    rows = [
+        {**v, "transaction_id": "A", "quantity": "5", "_source": "file:/in/b_2025-01-02.csv"},
+        {**v, "transaction_id": "A", "quantity": "9", "_source": "file:/in/a_2025-01-01.csv"},
+        {**v, "transaction_id": "A", "quantity": "1", "_source": "file:/in/a_2025-01-01.csv"},
+        {**v, "transaction_id": "A", "quantity": "0", "_source": "file:/in/0_first.csv"},
+        {**v, "transaction_id": "B", "_source": "file:/in/a.csv"},
+        {**v, "transaction_id": "OLD", "_source": "file:/in/a.csv"},
+        {**v, "transaction_id": None, "_source": "file:/in/a.csv"},
+        {**v, "transaction_id": None, "_source": "file:/in/b.csv"},
+    ]
+    judged = judge(bronze_rows(spark, "sales", rows), CONTRACTS["sales"]).repartition(3)
+    existing = spark.createDataFrame([("OLD",)], "transaction_id string")
+    out = with_duplicate_reason(judged, "transaction_id", existing, SOURCE_FIELDS["sales"])
+    got = sorted(
+        (r.transaction_id or "", r.quantity, r._source.split("/")[-1], tuple(r.reasons))
+        for r in out.collect()
+    )
+    assert got == sorted(
+        [
+            ("A", "5", "b_2025-01-02.csv", ("DUPLICATE",)),
+            ("A", "9", "a_2025-01-01.csv", ("DUPLICATE",)),
+            ("A", "1", "a_2025-01-01.csv", ()),  # first file, then the smaller record
+            ("A", "0", "0_first.csv", ("INVALID_QUANTITY",)),  # fails a rule: not a candidate
+            ("B", "3", "a.csv", ()),
+            ("OLD", "3", "a.csv", ("DUPLICATE",)),  # already in silver
+            ("", "3", "a.csv", ("MISSING_TRANSACTION_ID",)),
+            ("", "3", "b.csv", ("MISSING_TRANSACTION_ID",)),
+        ]
+    )
+
+
+def test_latest_version_per_key(spark) -> None:
+    df = spark.createDataFrame(
+        [
+            (1, "old", dt.datetime(2025, 1, 1), "r1"),
+            (1, "new", dt.datetime(2025, 2, 1), "r1"),
+            (2, "a", dt.datetime(2025, 1, 1), "r1"),
+            (2, "b", dt.datetime(2025, 1, 1), "r2"),
+        ],
+        "customer_id int, name string, updated_at timestamp, _run_id string",
+    )
+    out = {r.customer_id: r.name for r in latest_version_per_key(df, "customer_id").collect()}
+    assert out == {1: "new", 2: "b"}
+    assert F  # functions module used by the contracts under test
