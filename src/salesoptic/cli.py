@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the embedded PostgreSQL server.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+gold_app = typer.Typer(help="Gold versions: list them, roll back.", no_args_is_help=True)
+app.add_typer(gold_app, name="gold")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -57,38 +59,139 @@ def run(
     pg_url: PgUrlOption = None,
     spark_master: SparkMasterOption = None,
     stage: Annotated[
-        str | None, typer.Option("--stage", help="Run only this stage (bronze).")
+        str | None, typer.Option("--stage", help="Run only this stage: bronze, silver or gold.")
     ] = None,
 ) -> None:
     """Run the pipeline: bronze, silver, gold, in one Spark session."""
     from salesoptic.pipeline.runner import STAGES, run_pipeline
 
     settings = load_settings(data_dir=data_dir, pg_url=pg_url, spark_master=spark_master)
-    stages = (stage,) if stage else STAGES
-
-    def show(result) -> None:
-        table = Table(title=f"{result.stage} ({result.seconds:.1f} s)")
-        if result.stage == "bronze":
-            columns = ("dataset", "files", "rows", "corrupt", "seconds", "rows/s")
-            rows = [
-                (d.dataset, d.files, d.rows, d.corrupt, d.seconds, d.rows) for d in result.datasets
-            ]
-        else:
-            columns = ("dataset", "rows in", "valid", "quarantined", "seconds", "rows/s")
-            rows = [
-                (d.dataset, d.rows_in, d.rows_valid, d.rows_quarantined, d.seconds, d.rows_in)
-                for d in result.datasets
-            ]
-        for column in columns:
-            table.add_column(column, justify="left" if column == "dataset" else "right")
-        for name, a, b, c, seconds, work in rows:
-            rate = work / seconds if seconds else 0
-            table.add_row(name, f"{a:,}", f"{b:,}", f"{c:,}", f"{seconds:.1f}", f"{rate:,.0f}")
-        console.print(table)
-
     with console.status("Starting…") as status:
-        run_id, _ = run_pipeline(settings, stages, on_stage=show, on_progress=status.update)
-    console.print(f"Run {run_id} finished.")
+        run_id, _ = run_pipeline(
+            settings,
+            (stage,) if stage else STAGES,
+            on_stage=lambda result: console.print(stage_table(result)),
+            on_progress=status.update,
+        )
+    console.print(f"Run {run_id} succeeded.")
+
+
+def stage_table(result) -> Table:
+    """Per-dataset figures of one stage of a run."""
+    table = Table(title=f"{result.stage}: {result.seconds:.1f} s", title_justify="left")
+    if result.stage == "gold":
+        table.add_column("table")
+        table.add_column("rows", justify="right")
+        for t in result.datasets:
+            table.add_row(t.table, f"{t.rows:,}")
+        return table
+    if result.stage == "bronze":
+        headers = ("dataset", "files", "rows", "corrupt", "seconds", "rows/s")
+        rows = [(d.dataset, d.files, d.rows, d.corrupt, d.seconds, d.rows) for d in result.datasets]
+    else:
+        headers = ("dataset", "rows in", "valid", "quarantined", "seconds", "rows/s")
+        rows = [
+            (d.dataset, d.rows_in, d.rows_valid, d.rows_quarantined, d.seconds, d.rows_in)
+            for d in result.datasets
+        ]
+    for header in headers:
+        table.add_column(header, justify="left" if header == "dataset" else "right")
+    for name, a, b, c, seconds, work in rows:
+        rate = work / seconds if seconds else 0
+        table.add_row(name, f"{a:,}", f"{b:,}", f"{c:,}", f"{seconds:.1f}", f"{rate:,.0f}")
+    return table
+
+
+@app.command()
+def status(
+    data_dir: DataDirOption = None,
+    pg_url: PgUrlOption = None,
+    spark_master: SparkMasterOption = None,
+    last: Annotated[int, typer.Option("--last", min=1, help="How many runs to show.")] = 10,
+) -> None:
+    """The last runs: status, stages, rows and the data quality of the latest run."""
+    from salesoptic.pipeline.runlog import RunLog
+    from salesoptic.pipeline.status import quality_table, runs_table
+
+    settings = load_settings(data_dir=data_dir, pg_url=pg_url, spark_master=spark_master)
+    runs = RunLog(settings.state_dir).runs()
+    if not runs:
+        console.print(f"No run yet in {settings.data_dir}; start one with `salesoptic run`.")
+        return
+    console.print(runs_table(runs[-last:]))
+    latest = next((r for r in reversed(runs) if r.get("quality")), None)
+    if latest is not None:
+        console.print(quality_table(latest))
+
+
+@gold_app.command("versions")
+def gold_versions(data_dir: DataDirOption = None) -> None:
+    """The gold versions kept, newest first; the current one is marked."""
+    from salesoptic.pipeline.publish import list_versions
+
+    settings = load_settings(data_dir=data_dir)
+    versions = list_versions(settings.gold_dir)
+    if not versions:
+        console.print(f"No gold published yet in {settings.gold_dir}.")
+        return
+    table = Table(title="Gold versions", title_justify="left")
+    for header in ("version", "created (UTC)", "complete", "current"):
+        table.add_column(header)
+    for v in sorted(versions, key=lambda v: v.id, reverse=True):
+        created = v.created_at.strftime("%Y-%m-%d %H:%M:%S") if v.created_at else ""
+        table.add_row(v.id, created, "yes" if v.complete else "no", "◀" if v.is_current else "")
+    console.print(table)
+
+
+@gold_app.command("rollback")
+def gold_rollback(
+    data_dir: DataDirOption = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Version to make current (default: the previous).")
+    ] = None,
+) -> None:
+    """Point gold/current back at the previous complete version (or --to VERSION)."""
+    from salesoptic.pipeline.publish import rollback
+    from salesoptic.pipeline.runlog import run_lock
+
+    settings = load_settings(data_dir=data_dir)
+    with run_lock(settings.state_dir):
+        version = rollback(settings.gold_dir, to)
+    console.print(f"gold/current now points at version {version}.")
+
+
+@app.command()
+def demo(
+    data_dir: DataDirOption = None,
+    pg_url: PgUrlOption = None,
+    spark_master: SparkMasterOption = None,
+    scale: Annotated[str, typer.Option("--scale", help="Data set size on first use.")] = "small",
+    dashboard: Annotated[
+        bool, typer.Option("--dashboard/--no-dashboard", help="Serve the dashboard after the run.")
+    ] = True,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8501,
+) -> None:
+    """Generate a data set on first use, run the pipeline, serve the dashboard."""
+    from salesoptic.generate import GenerateSpec, generate
+    from salesoptic.pipeline.runner import STAGES, run_pipeline
+    from salesoptic.runtime.postgres import resolve_pg_url
+
+    settings = load_settings(data_dir=data_dir, pg_url=pg_url, spark_master=spark_master)
+    if not any(settings.source_dir.glob("*/*.*")):
+        console.print(f"Generating the {scale} data set in {settings.source_dir}…")
+        generate(GenerateSpec.from_options(scale), settings.source_dir, resolve_pg_url(settings))
+    with console.status("Starting…") as status:
+        run_id, _ = run_pipeline(
+            settings,
+            STAGES,
+            on_stage=lambda result: console.print(stage_table(result)),
+            on_progress=status.update,
+        )
+    console.print(f"Run {run_id} succeeded.")
+    if dashboard:
+        from salesoptic.dashboard.server import serve
+
+        serve(settings.data_dir, port=port)
 
 
 @db_app.command("start")
@@ -142,15 +245,15 @@ def db_url(
     typer.echo(url.url if show_password else url.masked)
 
 
-def _register_optional_commands() -> None:
-    try:
-        from salesoptic.generate.command import generate_command
-    except ImportError:
-        return
+def _register_commands() -> None:
+    from salesoptic.dashboard.command import dashboard_command
+    from salesoptic.generate.command import generate_command
+
     app.command("generate")(generate_command)
+    app.command("dashboard")(dashboard_command)
 
 
-_register_optional_commands()
+_register_commands()
 
 
 def main() -> None:
@@ -158,6 +261,13 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
+        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except Exception as exc:
+        from salesoptic.pipeline.runner import RunFailed
+
+        if not isinstance(exc, RunFailed):
+            raise
         err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:

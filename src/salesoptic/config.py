@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from salesoptic.errors import UserError
@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     spark_ui: bool = False
     # None means: sized from the machine's memory (see runtime/spark.py).
     driver_memory: str | None = None
+    # Gold versions kept for rollback (the current one is always kept).
+    gold_keep: int = Field(default=5, ge=1)
 
     @property
     def source_dir(self) -> Path:

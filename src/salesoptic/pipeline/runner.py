@@ -1,18 +1,32 @@
-"""`salesoptic run`: the stages of one run in one Spark session."""
+"""`salesoptic run`: bronze, silver and gold of one run, in one Spark session.
+
+The runner holds the run lock, keeps the run record up to date, and turns failures into
+a failed run record: a user error keeps its one sentence; anything else is recorded with
+a one-line summary, its traceback goes to ``_state/runs/<run_id>.log``, and the previous
+gold stays current (gold changes only by the final atomic publication).
+"""
 
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from salesoptic.config import Settings
 from salesoptic.errors import UserError
+from salesoptic.pipeline.runlog import RunLog, run_lock, utc_now
+from salesoptic.runtime.pgurl import PgUrl
 from salesoptic.runtime.postgres import resolve_pg
-from salesoptic.runtime.spark import spark_session
+from salesoptic.runtime.spark import java_error_summary, spark_session
 
-STAGES = ("bronze", "silver")
+STAGES = ("bronze", "silver", "gold")
+
+
+class RunFailed(Exception):
+    """An unexpected failure of a run, already recorded; the message is one sentence."""
 
 
 @dataclass
@@ -32,6 +46,110 @@ def new_run_id(now: datetime | None = None) -> str:
     return (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
 
 
+def quality_rows(silver_counts: list) -> list[dict[str, Any]]:
+    """The silver accounting of a run as ``data_quality`` rows (one per dataset and code)."""
+    rows = []
+    for counts in silver_counts:
+        base = {
+            "dataset": counts.dataset,
+            "rows_in": counts.rows_in,
+            "rows_valid": counts.rows_valid,
+            "rows_quarantined": counts.rows_quarantined,
+        }
+        if not counts.reasons:
+            rows.append({**base, "reason": None, "reason_rows": 0})
+        for reason, n in sorted(counts.reasons.items()):
+            rows.append({**base, "reason": reason, "reason_rows": n})
+    return rows
+
+
+def _stage_record(result: StageResult, started_at: str) -> dict[str, Any]:
+    return {
+        "stage": result.stage,
+        "status": "succeeded",
+        "started_at": started_at,
+        "finished_at": utc_now(),
+        "duration_s": round(result.seconds, 3),
+        "rows_in": result.rows_in,
+        "rows_out": result.rows_out,
+        "quarantined": result.quarantined,
+        "datasets": [asdict(d) for d in result.datasets],
+    }
+
+
+def _bronze(spark, settings: Settings, pg: PgUrl, run_id: str, progress) -> StageResult:
+    from salesoptic.pipeline.bronze import run_bronze
+
+    progress("bronze: PostgreSQL snapshots and new files")
+    counts = run_bronze(
+        spark, settings, pg, run_id,
+        on_dataset=lambda c: progress(f"bronze: {c.dataset} landed ({c.rows:,} rows)"),
+    )  # fmt: skip
+    rows = sum(c.rows for c in counts)
+    return StageResult("bronze", rows_in=rows, rows_out=rows, datasets=counts)
+
+
+def _silver(spark, settings: Settings, run_id: str, progress, record) -> StageResult:
+    from salesoptic.pipeline.silver import run_silver
+
+    progress("silver: judging new bronze rows")
+    counts = run_silver(
+        spark, settings, run_id,
+        on_dataset=lambda c: progress(f"silver: {c.dataset} judged ({c.rows_in:,} rows)"),
+    )  # fmt: skip
+    record["quality"] = quality_rows(counts)
+    return StageResult(
+        "silver",
+        rows_in=sum(c.rows_in for c in counts),
+        rows_out=sum(c.rows_valid for c in counts),
+        quarantined=sum(c.rows_quarantined for c in counts),
+        datasets=counts,
+    )
+
+
+def _gold(spark, settings: Settings, run_id: str, progress, record, log: RunLog) -> StageResult:
+    from salesoptic.contracts.reasons import DATASETS
+    from salesoptic.pipeline.gold import cached_gold
+    from salesoptic.pipeline.publish import publish_gold
+    from salesoptic.pipeline.silver import read_silver
+
+    progress("gold: computing and publishing the KPI tables")
+    started = time.monotonic()
+    silver = {dataset: read_silver(spark, settings, dataset) for dataset in DATASETS}
+    # The gold stage is recorded as succeeded inside the gold it publishes: that gold
+    # becomes visible only if the publication succeeds.
+    finished = {**record, "status": "succeeded", "finished_at": utc_now()}
+    finished["stages"] = [
+        *record["stages"],
+        {"stage": "gold", "status": "succeeded", "started_at": utc_now(),
+         "finished_at": utc_now(), "duration_s": 0.0, "rows_in": 0, "rows_out": 0},
+    ]  # fmt: skip
+    runs = [r for r in log.runs() if r["run_id"] != run_id] + [finished]
+    with cached_gold(silver, runs, spark) as tables:
+        version = publish_gold(tables, settings.gold_dir.absolute(), run_id, settings.gold_keep)
+    manifest_rows = _manifest_rows(version)
+    return StageResult(
+        "gold",
+        rows_in=sum(df.count() for df in silver.values()),  # Parquet footers: cheap
+        rows_out=sum(manifest_rows.values()),
+        seconds=time.monotonic() - started,
+        datasets=[_TableCount(t, n) for t, n in sorted(manifest_rows.items())],
+    )
+
+
+@dataclass
+class _TableCount:
+    table: str
+    rows: int
+
+
+def _manifest_rows(version_dir) -> dict[str, int]:
+    import json
+
+    manifest = json.loads((version_dir / "_manifest.json").read_text())
+    return {name: int(t.get("rows") or 0) for name, t in manifest["tables"].items()}
+
+
 def run_pipeline(
     settings: Settings,
     stages: Sequence[str] = STAGES,
@@ -42,43 +160,58 @@ def run_pipeline(
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise UserError(f"Unknown stage {unknown[0]}; the stages are {', '.join(STAGES)}.")
-    run_id = new_run_id()
-    pg = resolve_pg(settings)
-    results: list[StageResult] = []
-    on_progress("Starting Spark")
-    with spark_session(settings, f"salesoptic-run-{run_id}") as spark:
-        for stage in stages:
-            started = time.monotonic()
-            if stage == "bronze":
-                from salesoptic.pipeline.bronze import run_bronze
+    stages = [s for s in STAGES if s in stages]
+    log = RunLog(settings.state_dir)
+    with run_lock(settings.state_dir):
+        log.mark_interrupted()
+        run_id = new_run_id()
+        record = log.start(run_id, list(stages))
+        results: list[StageResult] = []
+        current = None
+        try:
+            pg = resolve_pg(settings) if "bronze" in stages else None
+            on_progress("Starting Spark")
+            with spark_session(settings, f"salesoptic-run-{run_id}") as spark:
+                for stage in stages:
+                    current = stage
+                    started_at, started = utc_now(), time.monotonic()
+                    if stage == "bronze":
+                        result = _bronze(spark, settings, pg, run_id, on_progress)
+                    elif stage == "silver":
+                        result = _silver(spark, settings, run_id, on_progress, record)
+                    else:
+                        result = _gold(spark, settings, run_id, on_progress, record, log)
+                    result.seconds = time.monotonic() - started
+                    record["stages"].append(_stage_record(result, started_at))
+                    log.save(record)
+                    results.append(result)
+                    on_stage(result)
+        except UserError as exc:
+            _fail(log, record, current, str(exc))
+            raise
+        except Exception as exc:
+            summary = f"{type(exc).__name__}: {java_error_summary(exc)}"
+            trace = log.path(run_id).with_suffix(".log")
+            trace.write_text(traceback.format_exc())
+            _fail(log, record, current, summary)
+            stage_text = f" in stage {current}" if current else ""
+            raise RunFailed(
+                f"Run {run_id} failed{stage_text} ({summary}); the previous gold is "
+                f"unchanged and the details are in {trace}."
+            ) from exc
+        record["status"] = "succeeded"
+        record["finished_at"] = utc_now()
+        log.save(record)
+        return run_id, results
 
-                def progress(counts, stage=stage) -> None:
-                    on_progress(f"{stage}: {counts.dataset} done ({counts.rows:,} rows)")
 
-                on_progress("bronze: reading PostgreSQL and new files")
-                counts = run_bronze(spark, settings, pg, run_id, on_dataset=progress)
-                result = StageResult(
-                    stage,
-                    rows_in=sum(c.rows for c in counts),
-                    rows_out=sum(c.rows for c in counts),
-                    datasets=counts,
-                )
-            elif stage == "silver":
-                from salesoptic.pipeline.silver import run_silver
-
-                def judged(counts) -> None:
-                    on_progress(f"silver: {counts.dataset} judged ({counts.rows_in:,} rows)")
-
-                on_progress("silver: judging new bronze rows")
-                counts = run_silver(spark, settings, run_id, on_dataset=judged)
-                result = StageResult(
-                    stage,
-                    rows_in=sum(c.rows_in for c in counts),
-                    rows_out=sum(c.rows_valid for c in counts),
-                    quarantined=sum(c.rows_quarantined for c in counts),
-                    datasets=counts,
-                )
-            result.seconds = time.monotonic() - started
-            results.append(result)
-            on_stage(result)
-    return run_id, results
+def _fail(log: RunLog, record: dict, stage: str | None, message: str) -> None:
+    if stage is not None:
+        record["stages"].append(
+            {"stage": stage, "status": "failed", "started_at": None, "finished_at": utc_now(),
+             "duration_s": None, "rows_in": None, "rows_out": None}
+        )  # fmt: skip
+    record["status"] = "failed"
+    record["error"] = message
+    record["finished_at"] = utc_now()
+    log.save(record)

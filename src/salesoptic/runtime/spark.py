@@ -149,7 +149,17 @@ def start_spark(settings: Settings, app_name: str = "salesoptic"):  # -> SparkSe
 
 @contextlib.contextmanager
 def spark_session(settings: Settings, app_name: str = "salesoptic") -> Iterator:
-    """A Spark session for the duration of a ``with`` block, stopped after it."""
+    """A Spark session for the duration of a ``with`` block, stopped after it.
+
+    A session the caller already runs (a notebook, a test suite) is used as it is and
+    left running.
+    """
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        yield active
+        return
     spark = start_spark(settings, app_name)
     try:
         yield spark
