@@ -16,12 +16,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # System packages the tests use, installed when running as root on Debian/Ubuntu:
-# the PostgreSQL JDBC driver and the psql client.
+# the PostgreSQL JDBC driver, the psql client, and Chromium for the browser tests.
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  missing=""; \
 	  [ -f /usr/share/java/postgresql.jar ] || missing="$$missing libpostgresql-jdbc-java"; \
 	  command -v psql >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
+	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "Installing system packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
@@ -30,8 +31,7 @@ system-deps:
 	fi
 
 demo: $(STAMP)
-	$(BIN)/salesoptic doctor
-	$(BIN)/salesoptic generate --scale small
+	$(BIN)/salesoptic demo
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
@@ -42,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 dashboard: $(STAMP)
-	@echo "The dashboard is not built yet."; exit 1
+	$(BIN)/salesoptic dashboard
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_generate.py --scale $(SCALE)
