@@ -17,8 +17,8 @@ def _duration(record: dict[str, Any]) -> str:
 
 def runs_table(runs: list[dict[str, Any]]) -> Table:
     table = Table(title="Runs", title_justify="left")
-    for header in ("run", "status", "started (UTC)", "stages", "rows in", "valid",
-                   "quarantined", "duration", "error"):  # fmt: skip
+    table.add_column("run (UTC start)", no_wrap=True)
+    for header in ("status", "stages", "rows in", "valid", "quarantined", "duration", "error"):
         table.add_column(header, overflow="fold")
     for record in reversed(runs):
         stages = record.get("stages", [])
@@ -33,7 +33,6 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
         table.add_row(
             record["run_id"],
             _MARK.get(record.get("status"), str(record.get("status"))),
-            (record.get("started_at") or "")[:19].replace("T", " "),
             stage_text,
             f"{bronze.get('rows_in') or 0:,}",
             f"{silver.get('rows_out') or 0:,}",
