@@ -120,8 +120,9 @@ def with_duplicate_reason(
     """DUPLICATE for all but one record per key among those passing every other rule.
 
     The record kept is the one from the file whose name sorts first, then the smallest
-    full path, then the smallest record text (as JSON): deterministic whatever the
-    partitioning. A key already in silver from an earlier run is DUPLICATE too.
+    full path, then the smallest fields in contract order (nulls first): a total order,
+    so the result does not depend on partitioning. A key already in silver from an
+    earlier run is DUPLICATE too.
     """
     typed_key = F.col(f"{TYPED}.{key}")
     clean_row = F.size(REASONS_COLUMN) == 0
@@ -129,7 +130,7 @@ def with_duplicate_reason(
         (~clean_row).asc(),
         file_name(F.col("_source")).asc(),
         F.col("_source").asc(),
-        F.to_json(F.struct(*[F.col(name) for name in raw_fields])).asc(),
+        *[F.col(name).asc_nulls_first() for name in raw_fields],
     )
     existing = existing_keys_df.select(
         F.col(key).alias("_existing_key"), F.lit(True).alias("_in_silver")
