@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCALE  ?= medium
 
-.PHONY: demo test lint dashboard bench system-deps clean
+.PHONY: demo test test-reliability lint dashboard bench system-deps clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -36,6 +36,10 @@ demo: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The long crash and failure trials (the default suite runs one of each).
+test-reliability: $(STAMP) system-deps
+	$(BIN)/pytest -m slow tests/reliability
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,8 @@ from salesoptic.runtime.jdbc import JdbcDriver, find_jdbc_driver
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _GIB = 1024**3
+# Seconds to wait for a TCP answer from a standalone master before giving up.
+MASTER_CONNECT_TIMEOUT = 5.0
 
 _LOG4J2 = """\
 rootLogger.level = {level}
@@ -55,6 +58,45 @@ def _master_is_loopback(master: str) -> bool:
     if is_local_master(master):
         return True
     return (urlsplit(master).hostname or "") in _LOOPBACK
+
+
+def standalone_masters(master: str) -> list[tuple[str, int]]:
+    """Host and port of each master of a ``spark://`` URL (comma-separated for HA)."""
+    if not master.startswith("spark://"):
+        return []
+    addresses = []
+    for part in master[len("spark://") :].split(","):
+        try:
+            parts = urlsplit(f"spark://{part.strip()}")
+            host, port = parts.hostname, parts.port or 7077
+        except ValueError:
+            host = None
+        if not host:
+            raise UserError(
+                f"The Spark master URL {master} is malformed; expected spark://host:port."
+            )
+        addresses.append((host, port))
+    return addresses
+
+
+def check_master_reachable(master: str, timeout: float = MASTER_CONNECT_TIMEOUT) -> None:
+    """Fail fast when no master of a ``spark://`` URL accepts a TCP connection.
+
+    Spark itself retries an unreachable standalone master for about a minute, printing
+    a stack trace per attempt, and then fails with a stopped context. One live master of
+    an HA list is enough (the others may be standbys that are down).
+    """
+    addresses = standalone_masters(master)
+    for host, port in addresses:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return
+        except OSError:
+            continue
+    if addresses:
+        raise UserError(
+            f"The Spark master {master} does not answer; start it or check --spark-master."
+        )
 
 
 def default_driver_memory() -> str:
@@ -127,15 +169,23 @@ def _prepare_environment(settings: Settings, java: Java) -> None:
 
 def start_spark(settings: Settings, app_name: str = "salesoptic"):  # -> SparkSession
     """Start (or return the running) Spark session configured for SalesOptic."""
+    from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
     from pyspark.sql import SparkSession
 
+    check_master_reachable(settings.spark_master)
     java = find_java()
     driver = find_jdbc_driver(settings.jdbc_jar)
     _prepare_environment(settings, java)
     builder = SparkSession.builder.appName(app_name)
     for key, value in spark_conf(settings, java, driver).items():
         builder = builder.config(key, value)
+    # Something listens at a standalone master's address but never registers the
+    # application: Spark gives up after 3 x 20 s and stops the context.
+    not_registered = UserError(
+        f"The Spark master {settings.spark_master} did not register the application; "
+        "check that a Spark 4 master listens there and that --spark-master names it."
+    )
     try:
         spark = builder.getOrCreate()
     except (PySparkException, RuntimeError, OSError) as exc:
@@ -143,6 +193,13 @@ def start_spark(settings: Settings, app_name: str = "salesoptic"):  # -> SparkSe
             f"Spark could not start with master {settings.spark_master} "
             f"({type(exc).__name__}); run `salesoptic doctor` to see what is missing."
         ) from None
+    except Py4JJavaError as exc:
+        if standalone_masters(settings.spark_master) and "stopped SparkContext" in str(exc):
+            raise not_registered from None
+        raise
+    if spark.sparkContext._jsc.sc().isStopped():
+        spark.stop()
+        raise not_registered
     spark.sparkContext.setLogLevel(settings.log_level)
     return spark
 
