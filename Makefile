@@ -49,7 +49,7 @@ dashboard: $(STAMP)
 	$(BIN)/salesoptic dashboard
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_generate.py --scale $(SCALE)
+	$(BIN)/python benchmarks/bench.py --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from salesoptic.errors import UserError
 
 LogLevel = Literal["DEBUG", "INFO", "WARN", "ERROR"]
+_MASTER_PREFIXES = ("local", "spark://", "yarn", "k8s://")
 
 
 class Settings(BaseSettings):
@@ -34,6 +35,16 @@ class Settings(BaseSettings):
     driver_memory: str | None = None
     # Gold versions kept for rollback (the current one is always kept).
     gold_keep: int = Field(default=5, ge=1)
+
+    @field_validator("spark_master")
+    @classmethod
+    def _known_master(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(_MASTER_PREFIXES):
+            raise ValueError(
+                "expected local[*], local[N], spark://host:port, yarn or k8s://host:port"
+            )
+        return value
 
     @property
     def source_dir(self) -> Path:

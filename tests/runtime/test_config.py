@@ -40,3 +40,9 @@ def test_bad_value_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SALESOPTIC_LOG_LEVEL", "LOUD")
     with pytest.raises(UserError, match="log_level"):
         load_settings()
+
+
+@pytest.mark.parametrize("master", ["", "  ", "sparkk://h:7077", "h:7077"])
+def test_unknown_spark_master_is_refused(master: str) -> None:
+    with pytest.raises(UserError, match="spark_master"):
+        load_settings(spark_master=master)
