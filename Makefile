@@ -16,13 +16,15 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # System packages the tests use, installed when running as root on Debian/Ubuntu:
-# the PostgreSQL JDBC driver, the psql client, and Chromium for the browser tests.
+# the PostgreSQL JDBC driver, the psql client, Chromium for the browser tests, and
+# docker-compose (v1, without the engine) to validate the compose file offline.
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  missing=""; \
 	  [ -f /usr/share/java/postgresql.jar ] || missing="$$missing libpostgresql-jdbc-java"; \
 	  command -v psql >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
 	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	  command -v docker-compose >/dev/null 2>&1 || missing="$$missing docker-compose"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "Installing system packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \

@@ -141,6 +141,11 @@ def spark_conf(settings: Settings, java: Java, driver: JdbcDriver) -> dict[str, 
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.warehouse.dir": str(state / "spark" / "warehouse"),
     }
+    if not is_local_master(settings.spark_master):
+        # With 200 shuffle partitions, let adaptive execution coalesce the output of
+        # persisted DataFrames too (silver and gold persist theirs); otherwise every
+        # stage reading them runs 200 tasks however small the data.
+        conf["spark.sql.optimizer.canChangeCachedPlanOutputPartitioning"] = "true"
     if _master_is_loopback(settings.spark_master):
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"
