@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 
 from salesoptic.config import Settings
@@ -59,8 +59,8 @@ def reasons_array(conditions: list[tuple[Reason, Column]]) -> Column:
     """The codes whose condition holds, in the given order (an empty array when none)."""
     if not conditions:
         return F.array().cast("array<string>")
-    flagged = F.array(*[F.when(cond, F.lit(code.value)) for code, cond in conditions])
-    return F.filter(flagged, lambda code: code.isNotNull())
+    # array_compact is compiled code; a filter() lambda would run row by row, interpreted.
+    return F.array_compact(F.array(*[F.when(cond, F.lit(code.value)) for code, cond in conditions]))
 
 
 def judge(bronze_df: DataFrame, contract: Contract) -> DataFrame:
@@ -123,28 +123,46 @@ def with_duplicate_reason(
     full path, then the smallest fields in contract order (nulls first): a total order,
     so the result does not depend on partitioning. A key already in silver from an
     earlier run is DUPLICATE too.
+
+    Only contested keys (several candidates, or already in silver) are ranked: an
+    aggregate finds them, so the sort touches a few rows rather than all of them.
+    ``judged_df`` is read twice; callers persist it.
     """
     typed_key = F.col(f"{TYPED}.{key}")
     clean_row = F.size(REASONS_COLUMN) == 0
+    copies_df = (
+        judged_df.where(clean_row & typed_key.isNotNull())
+        .groupBy(typed_key.alias("_key"))
+        .agg(F.count(F.lit(1)).alias("_copies"))
+    )
+    existing_df = (
+        existing_keys_df.select(F.col(key).alias("_key"))
+        .distinct()
+        .withColumn("_in_silver", F.lit(True))
+    )
+    contested_df = (
+        copies_df.join(existing_df, "_key", "left")
+        .where((F.col("_copies") > 1) | F.col("_in_silver").isNotNull())
+        .select("_key", F.coalesce("_in_silver", F.lit(False)).alias("_in_silver"))
+    )
+    flagged_df = judged_df.join(contested_df, typed_key == F.col("_key"), "left")
+    helpers = ("_key", "_in_silver")
+    plain_df = flagged_df.where(F.col("_key").isNull()).drop(*helpers)
     order = Window.partitionBy(typed_key).orderBy(
         (~clean_row).asc(),
         file_name(F.col("_source")).asc(),
         F.col("_source").asc(),
         *[F.col(name).asc_nulls_first() for name in raw_fields],
     )
-    existing = existing_keys_df.select(
-        F.col(key).alias("_existing_key"), F.lit(True).alias("_in_silver")
-    ).distinct()
-    ranked = judged_df.withColumn("_rank", F.row_number().over(order)).join(
-        existing, typed_key == F.col("_existing_key"), "left"
+    ranked_df = flagged_df.where(F.col("_key").isNotNull()).withColumn(
+        "_rank", F.row_number().over(order)
     )
-    duplicate = (
-        clean_row & typed_key.isNotNull() & ((F.col("_rank") > 1) | F.col("_in_silver").isNotNull())
-    )
-    return ranked.withColumn(
+    duplicate = clean_row & ((F.col("_rank") > 1) | F.col("_in_silver"))
+    judged_contested_df = ranked_df.withColumn(
         REASONS_COLUMN,
         F.when(duplicate, F.array(F.lit(Reason.DUPLICATE.value))).otherwise(F.col(REASONS_COLUMN)),
-    ).drop("_rank", "_existing_key", "_in_silver")
+    ).drop("_rank", *helpers)
+    return plain_df.unionByName(judged_contested_df)
 
 
 def valid_rows(judged_df: DataFrame, dataset: str, run_id: str) -> DataFrame:
@@ -226,8 +244,6 @@ class SilverStore:
     def write(self, df: DataFrame, root: Path, run_id: str, partition_by_date: bool) -> int:
         """Write to staging, then rename to ``run=<run_id>``; returns the rows written."""
         staging = root / "_staging" / f"run={run_id}-{uuid.uuid4().hex[:8]}"
-        from pyspark.sql import Observation
-
         observation = Observation(f"silver-{uuid.uuid4().hex[:8]}")
         writer = df.observe(observation, F.count(F.lit(1)).alias("rows")).write
         if partition_by_date:
@@ -274,6 +290,20 @@ def _bronze_batches(settings: Settings, dataset: str) -> list[Path]:
     return sorted((settings.bronze_dir / dataset).absolute().glob("batch=*"))
 
 
+def count_reasons(spark: SparkSession, quarantine_run: Path) -> dict[str, int]:
+    """Rows per reason code, read back from the quarantine a run wrote (it is small)."""
+    if not any(quarantine_run.glob("*.parquet")):
+        return {}
+    per_reason = (
+        spark.read.parquet(str(quarantine_run))
+        .select(F.explode(REASONS_COLUMN).alias("reason"))
+        .groupBy("reason")
+        .count()
+        .collect()
+    )
+    return {row["reason"]: int(row["count"]) for row in per_reason}
+
+
 def _finish(
     spark: SparkSession,
     store: SilverStore,
@@ -282,34 +312,15 @@ def _finish(
     run_id: str,
     partition_by_date: bool,
 ) -> SilverCounts:
-    """Count, write, check the accounting identity, commit."""
-    judged_df = judged_df.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        per_reason = (
-            judged_df.select(F.explode(REASONS_COLUMN).alias("reason"))
-            .groupBy("reason")
-            .count()
-            .collect()
-        )
-        counts.reasons = {row["reason"]: int(row["count"]) for row in per_reason}
-        valid = 0
-        quarantined = 0
-        if counts.rows_in:
-            # Empty outputs are written too: every committed run has both folders.
-            valid = store.write(
-                valid_rows(judged_df, store.dataset, run_id),
-                store.silver,
-                run_id,
-                partition_by_date,
-            )
-            quarantined = store.write(
-                quarantined_rows(judged_df, store.dataset, run_id),
-                store.quarantine,
-                run_id,
-                False,
-            )
-    finally:
-        judged_df.unpersist()
+    """Write silver and quarantine, check the accounting identity, commit."""
+    # Empty outputs are written too: every committed run has both folders.
+    valid = store.write(
+        valid_rows(judged_df, store.dataset, run_id), store.silver, run_id, partition_by_date
+    )
+    quarantined = store.write(
+        quarantined_rows(judged_df, store.dataset, run_id), store.quarantine, run_id, False
+    )
+    counts.reasons = count_reasons(spark, store.quarantine / f"run={run_id}")
     counts.rows_valid, counts.rows_quarantined = valid, quarantined
     if counts.rows_in != valid + quarantined:
         raise AccountingError(
@@ -334,35 +345,26 @@ def judge_dimension(
         return None
     counts = SilverCounts(dataset, snapshot=snapshot_id)
     snapshot_df = spark.read.parquet(str(latest))
-    counts.rows_in = snapshot_df.count()
-    judged_df = judge(snapshot_df, CONTRACTS[dataset])
-    previous_df = read_silver(spark, settings, dataset)
+    counts.rows_in = snapshot_df.count()  # from Parquet footers
     key = CONTRACTS[dataset].key[0]
-    merged_df = latest_version_per_key(
-        valid_rows(judged_df, dataset, run_id).unionByName(previous_df), key
-    )
-    judged_df = judged_df.persist(StorageLevel.MEMORY_AND_DISK)
+    judged_df = judge(snapshot_df, CONTRACTS[dataset]).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        stats = judged_df.agg(
-            F.count_if(F.size(REASONS_COLUMN) == 0).alias("valid"),
-        ).first()
-        per_reason = (
-            judged_df.select(F.explode(REASONS_COLUMN).alias("reason"))
-            .groupBy("reason")
-            .count()
-            .collect()
+        valid_seen = Observation(f"valid-{dataset}-{run_id}")
+        valid_df = valid_rows(judged_df, dataset, run_id).observe(
+            valid_seen, F.count(F.lit(1)).alias("rows")
         )
-        counts.reasons = {row["reason"]: int(row["count"]) for row in per_reason}
+        merged_df = latest_version_per_key(
+            valid_df.unionByName(read_silver(spark, settings, dataset)), key
+        )
         store.write(merged_df, store.silver, run_id, False)
-        quarantined = 0
-        if counts.rows_in - int(stats["valid"]):
-            quarantined = store.write(
-                quarantined_rows(judged_df, dataset, run_id), store.quarantine, run_id, False
-            )
+        quarantined = store.write(
+            quarantined_rows(judged_df, dataset, run_id), store.quarantine, run_id, False
+        )
     finally:
         judged_df.unpersist()
-    counts.rows_valid = int(stats["valid"])
+    counts.rows_valid = int(valid_seen.get.get("rows", 0))
     counts.rows_quarantined = quarantined
+    counts.reasons = count_reasons(spark, store.quarantine / f"run={run_id}")
     if counts.rows_in != counts.rows_valid + quarantined:
         raise AccountingError(
             f"{dataset}: a snapshot of {counts.rows_in} rows but {counts.rows_valid} valid + "
@@ -391,15 +393,22 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
             read_silver(spark, settings, "customers"),
             read_silver(spark, settings, "products"),
         )
-    if contract.key:
-        key = contract.key[0]
-        judged_df = with_duplicate_reason(
-            judged_df,
-            key,
-            read_silver(spark, settings, dataset).select(key),
-            SOURCE_FIELDS[dataset],
-        )
-    return _finish(spark, store, judged_df, counts, run_id, partition_by_date=True)
+    # Bronze is read and judged once; deduplication and both writes reuse it.
+    cached_df = judged_df.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        if contract.key:
+            key = contract.key[0]
+            judged_df = with_duplicate_reason(
+                cached_df,
+                key,
+                read_silver(spark, settings, dataset).select(key),
+                SOURCE_FIELDS[dataset],
+            )
+        else:
+            judged_df = cached_df
+        return _finish(spark, store, judged_df, counts, run_id, partition_by_date=True)
+    finally:
+        cached_df.unpersist()
 
 
 def run_silver(
