@@ -57,10 +57,13 @@ class SilverCounts:
 
 def reasons_array(conditions: list[tuple[Reason, Column]]) -> Column:
     """The codes whose condition holds, in the given order (an empty array when none)."""
+    empty = F.array().cast("array<string>")
     if not conditions:
-        return F.array().cast("array<string>")
-    # array_compact is compiled code; a filter() lambda would run row by row, interpreted.
-    return F.array_compact(F.array(*[F.when(cond, F.lit(code.value)) for code, cond in conditions]))
+        return empty
+    # concat_ws skips nulls and compiles to plain code; filter() or array_compact() would
+    # run a lambda per row, interpreted. Codes hold no comma.
+    joined = F.concat_ws(",", *[F.when(cond, F.lit(code.value)) for code, cond in conditions])
+    return F.when(joined == "", empty).otherwise(F.split(joined, ","))
 
 
 def judge(bronze_df: DataFrame, contract: Contract) -> DataFrame:
@@ -145,7 +148,9 @@ def with_duplicate_reason(
         .where((F.col("_copies") > 1) | F.col("_in_silver").isNotNull())
         .select("_key", F.coalesce("_in_silver", F.lit(False)).alias("_in_silver"))
     )
-    flagged_df = judged_df.join(contested_df, typed_key == F.col("_key"), "left")
+    # Contested keys are few (duplicates, re-sent keys): broadcast them, so the judged rows
+    # themselves are never shuffled for the join.
+    flagged_df = judged_df.join(F.broadcast(contested_df), typed_key == F.col("_key"), "left")
     helpers = ("_key", "_in_silver")
     plain_df = flagged_df.where(F.col("_key").isNull()).drop(*helpers)
     order = Window.partitionBy(typed_key).orderBy(
