@@ -12,6 +12,8 @@ JDBC as one snapshot per run into ``bronze/<dataset>/snapshot=<run_id>/``.
 from __future__ import annotations
 
 import csv
+import fnmatch
+import os
 import shutil
 import time
 import uuid
@@ -59,6 +61,8 @@ class BronzeCounts:
     rows: int
     corrupt: int
     seconds: float
+    # Files listed for a batch but deleted before they were read (nothing left to read).
+    missing: tuple[str, ...] = ()
 
 
 # -- pure transformations -----------------------------------------------------------
@@ -114,12 +118,16 @@ def fields_from_json_lines(lines_df: DataFrame, dataset: str) -> DataFrame:
     )
     obj = F.when(F.size(parsed) == 1, parsed.getItem(0))
     with_obj = lines_df.select("value", "_source", obj.alias("_obj"))
-    ok = F.col("_obj").isNotNull()
+    # A name repeated in one object would keep one of its values and lose the other.
+    unique_names = F.size(F.array_distinct(F.map_keys("_obj"))) == F.size("_obj")
+    ok = F.col("_obj").isNotNull() & unique_names
     known = F.array(*[F.lit(name) for name in fields])
+    # map_filter runs its lambda interpreted: only for the rare lines with extra names.
+    has_extra = F.size(F.array_except(F.map_keys("_obj"), known)) > 0
     extra = F.map_filter("_obj", lambda k, _v: ~F.array_contains(known, k))
     return with_obj.select(
         *[F.try_element_at("_obj", F.lit(name)).alias(name) for name in fields],
-        F.when(F.size(extra) > 0, F.to_json(extra)).alias(RESCUED_COLUMN),
+        F.when(has_extra, F.to_json(extra)).alias(RESCUED_COLUMN),
         F.when(~ok, F.col("value")).alias(CORRUPT_COLUMN),
         "_source",
     )
@@ -204,6 +212,8 @@ def read_csv_files(spark: SparkSession, paths: Sequence[str], dataset: str) -> D
             )
             .csv(group)
             .withColumn("_source", F.col("_metadata.file_path"))
+            # A line of spaces is blank, not a record (Spark skips only empty lines).
+            .where(F.coalesce(F.trim(CORRUPT_COLUMN) != "", F.lit(True)))
         )
         frames.append(fields_from_csv_header(raw_df, header, dataset))
     return _union(frames)
@@ -258,6 +268,20 @@ def write_atomically(df: DataFrame, final: Path) -> tuple[int, int]:
     return int(metrics.get("rows", 0)), int(metrics.get("corrupt", 0))
 
 
+def refuse_undecodable_names(folder: Path, pattern: str) -> None:
+    """A file name that is not UTF-8 cannot be opened by Spark, which would skip the file."""
+    for raw in sorted(os.listdir(os.fsencode(folder))):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            name = raw.decode("utf-8", "backslashreplace")
+            if fnmatch.fnmatchcase(name, pattern):
+                raise UserError(
+                    f"The file name {name} in {folder} is not valid UTF-8, so Spark cannot "
+                    "read it; rename it so that its records are not skipped."
+                ) from None
+
+
 def clear_staging(target: Path) -> None:
     """Remove staging folders left by a killed run (only one run works at a time)."""
     shutil.rmtree(target / "_staging", ignore_errors=True)
@@ -276,12 +300,18 @@ def ingest_files(
     target = (settings.bronze_dir / dataset).absolute()
     clear_staging(target)
     checkpoint = (settings.state_dir / "checkpoints" / "bronze" / dataset).absolute()
+    refuse_undecodable_names(source, FILE_SOURCES[dataset])
     totals = {"files": 0, "rows": 0, "corrupt": 0}
+    missing: list[str] = []
     failure: list[BaseException] = []
 
     def ingest_batch(listing_df: DataFrame, batch_id: int) -> None:
         try:
-            paths = sorted(row.path for row in listing_df.collect())
+            listed = sorted(row.path for row in listing_df.collect())
+            # A file deleted after the listing has nothing left to read: it is named in
+            # the run's record instead of failing this batch (and every replay of it).
+            paths = [p for p in listed if local_path(p).exists()]
+            missing.extend(str(local_path(p)) for p in listed if p not in paths)
             records_df = read_source_files(spark, dataset, paths) if paths else None
             if records_df is None:
                 return
@@ -315,7 +345,12 @@ def ingest_files(
             raise failure[0] from None
         raise
     return BronzeCounts(
-        dataset, totals["files"], totals["rows"], totals["corrupt"], time.monotonic() - started
+        dataset,
+        totals["files"],
+        totals["rows"],
+        totals["corrupt"],
+        time.monotonic() - started,
+        tuple(missing),
     )
 
 

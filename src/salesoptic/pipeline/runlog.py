@@ -88,9 +88,15 @@ def run_lock(state_dir: Path) -> Iterator[None]:
     An advisory lock on ``_state/run.lock``: the kernel releases it when the process
     ends, however it ends, so a killed run never leaves it stuck.
     """
-    state_dir.mkdir(parents=True, exist_ok=True)
     lock_path = state_dir / "run.lock"
-    handle = lock_path.open("a+")
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        handle = lock_path.open("a+")
+    except OSError as exc:  # a read-only or full disk, a folder of another user
+        raise UserError(
+            f"The data directory {state_dir.parent} cannot be written "
+            f"({exc.strerror or type(exc).__name__}), so no run can start there."
+        ) from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
