@@ -28,12 +28,14 @@ MASTER_CONNECT_TIMEOUT = 5.0
 
 _LOG4J2 = """\
 rootLogger.level = {level}
-rootLogger.appenderRef.stderr.ref = console
-appender.console.type = Console
-appender.console.name = console
-appender.console.target = SYSTEM_ERR
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = %d{{HH:mm:ss}} %p %c{{1}}: %m%n%ex
+rootLogger.appenderRef.file.ref = file
+# Spark's log goes to a file: the console is for SalesOptic's own one-sentence messages,
+# and a failure's details stay one look away in data/_state/spark/spark.log.
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log_file}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = %d{{yyyy-MM-dd HH:mm:ss}} %p %c{{1}}: %m%n%ex
 # Known start-up chatter that says nothing actionable on a laptop.
 logger.native.name = org.apache.hadoop.util.NativeCodeLoader
 logger.native.level = ERROR
@@ -169,7 +171,9 @@ def _prepare_environment(settings: Settings, java: Java) -> None:
         os.environ["SPARK_LOCAL_DIRS"] = str(settings.state_dir.absolute() / "spark" / "local")
     log_conf = settings.state_dir.absolute() / "spark" / "log4j2.properties"
     log_conf.parent.mkdir(parents=True, exist_ok=True)
-    log_conf.write_text(_LOG4J2.format(level=settings.log_level))
+    log_conf.write_text(
+        _LOG4J2.format(level=settings.log_level, log_file=log_conf.parent / "spark.log")
+    )
 
 
 def start_spark(settings: Settings, app_name: str = "salesoptic"):  # -> SparkSession
