@@ -16,8 +16,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from salesoptic.config import Settings
+from salesoptic.contracts.sources import TABLE_SOURCES
 from salesoptic.errors import UserError
 from salesoptic.pipeline.runlog import RunLog, run_lock, utc_now
+from salesoptic.runtime.pgcheck import require_tables
 from salesoptic.runtime.pgurl import PgUrl
 from salesoptic.runtime.postgres import resolve_pg
 from salesoptic.runtime.spark import java_error_summary, spark_session
@@ -172,7 +174,11 @@ def run_pipeline(
         results: list[StageResult] = []
         current = None
         try:
-            pg = resolve_pg(settings) if "bronze" in stages else None
+            pg = None
+            if "bronze" in stages:
+                pg = resolve_pg(settings)
+                # Fail before Spark starts when the database or its tables are missing.
+                require_tables(pg, list(TABLE_SOURCES))
             on_progress("Starting Spark")
             with spark_session(settings, f"salesoptic-run-{run_id}") as spark:
                 for stage in stages:
