@@ -178,3 +178,47 @@ def test_disk_full(spark, pg) -> None:
     finally:
         subprocess.run(["umount", "-l", str(mount)])
         shutil.rmtree(mount, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_postgres_restarted_in_the_middle_of_a_read(spark, tmp_path) -> None:
+    """The server stops while bronze reads the tables over JDBC, then comes back."""
+    from salesoptic.runtime.postgres import EmbeddedPostgres
+
+    root = Path(tempfile.mkdtemp(prefix="salesoptic-restart-pg-"))
+    server = EmbeddedPostgres(root / "postgres")
+    try:
+        url = server.start().url
+        data_dir = tmp_path / "data"
+        spec = GenerateSpec.from_options(
+            "tiny", sales=600, events=800, logs=500, customers=400_000, products=8, seed=3
+        )
+        generate(spec, data_dir / "source", url)
+        run_pipeline(load_settings(data_dir=data_dir, pg_url=url))
+        before, version = gold_snapshot(data_dir), current_version(data_dir)
+
+        env = {**os.environ, "SALESOPTIC_PG_URL": url, "COLUMNS": "400"}
+        argv = [sys.executable, "-m", "salesoptic", "run", "--data-dir", str(data_dir)]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)  # fmt: skip
+        staging = data_dir / "bronze" / "customers" / "_staging"
+        deadline = time.monotonic() + 300
+        while not staging.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert staging.exists(), "the customers snapshot never started"
+        server.stop()  # fast shutdown: the JDBC connections are cut mid-read
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 1
+        assert_one_sentence(err.replace("WARNING: Using incubator modules: "
+                                        "jdk.incubator.vector\n", ""))  # fmt: skip
+        assert current_version(data_dir) == version and gold_snapshot(data_dir) == before
+        assert run_records(data_dir)[-1]["status"] == "failed"
+
+        server.start()  # back again: the next run completes the work
+        again = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert run_records(data_dir)[-1]["status"] == "succeeded"
+        assert not list((data_dir / "bronze" / "customers").glob("_staging/*"))
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
