@@ -112,7 +112,7 @@ def _silver(spark, settings: Settings, run_id: str, progress, record) -> StageRe
 def _gold(spark, settings: Settings, run_id: str, progress, record, log: RunLog) -> StageResult:
     from salesoptic.contracts.reasons import DATASETS
     from salesoptic.pipeline.gold import cached_gold
-    from salesoptic.pipeline.publish import publish_gold
+    from salesoptic.pipeline.publish import list_versions, publish_gold
     from salesoptic.pipeline.silver import read_silver
 
     progress("gold: computing and publishing the KPI tables")
@@ -131,14 +131,13 @@ def _gold(spark, settings: Settings, run_id: str, progress, record, log: RunLog)
     ]  # fmt: skip
     runs = [r for r in log.runs() if r["run_id"] != run_id] + [finished]
     with cached_gold(silver, runs, spark) as tables:
-        version = publish_gold(tables, settings.gold_dir.absolute(), run_id, settings.gold_keep)
-    manifest_rows = _manifest_rows(version)
+        publish_gold(tables, settings.gold_dir.absolute(), run_id, settings.gold_keep)
+    published = next(v for v in list_versions(settings.gold_dir.absolute()) if v.id == run_id)
     return StageResult(
         "gold",
         rows_in=rows_in,
-        rows_out=sum(manifest_rows.values()),
-        seconds=time.monotonic() - started,
-        datasets=[_TableCount(t, n) for t, n in sorted(manifest_rows.items())],
+        rows_out=sum(published.rows.values()),
+        datasets=[_TableCount(t, n) for t, n in sorted(published.rows.items())],
     )
 
 
@@ -146,13 +145,6 @@ def _gold(spark, settings: Settings, run_id: str, progress, record, log: RunLog)
 class _TableCount:
     table: str
     rows: int
-
-
-def _manifest_rows(version_dir) -> dict[str, int]:
-    import json
-
-    manifest = json.loads((version_dir / "_manifest.json").read_text())
-    return {name: int(t.get("rows") or 0) for name, t in manifest["tables"].items()}
 
 
 def run_pipeline(
