@@ -243,19 +243,49 @@ def reset_pipeline_state(data_dir: Path) -> None:
                 entry.unlink(missing_ok=True)
 
 
-def stage_record(data_dir: Path, stage: str) -> dict:
-    """The newest succeeded run record holding ``stage``, and that stage."""
-    for path in sorted((data_dir / "_state" / "runs").glob("*.json"), reverse=True):
-        record = json.loads(path.read_text())
-        for entry in record.get("stages") or []:
-            if entry.get("stage") == stage and entry.get("status") == "succeeded":
-                return entry
-    raise SystemExit(f"No succeeded run record for stage {stage} under {data_dir}/_state/runs.")
+def latest_run(data_dir: Path) -> dict:
+    """The newest run record under ``data_dir``; it must have succeeded."""
+    paths = sorted((data_dir / "_state" / "runs").glob("*.json"))
+    if not paths:
+        raise SystemExit(f"No run record under {data_dir}/_state/runs.")
+    record = json.loads(paths[-1].read_text())
+    if record.get("status") != "succeeded":
+        raise SystemExit(f"Run {record.get('run_id')} did not succeed: {record.get('error')}")
+    return record
+
+
+def stage_rows(record: dict, label: str) -> list[Row]:
+    """One table row per stage of a run record: rows in, in-process seconds."""
+    rows = []
+    for entry in record["stages"]:
+        seconds = float(entry.get("duration_s") or 0.0)
+        rows.append(
+            Row(f"{label} {entry['stage']}", int(entry.get("rows_in") or 0), seconds, seconds,
+                None, f"rows out {int(entry.get('rows_out') or 0):,}")
+        )  # fmt: skip
+    return rows
+
+
+def one_day_counts(scale: str, source: Path) -> dict[str, int]:
+    """Generator options for one day of batch 1's volume (the tables grow accordingly)."""
+    from salesoptic.generate.scales import SCALES
+
+    if (source / "_truth" / "manifest_batch_0002.json").exists():
+        raise SystemExit(
+            f"{source} already holds batch 2; run without --reuse-data to start afresh."
+        )
+    manifest = json.loads((source / "_truth" / "manifest_batch_0001.json").read_text())
+    days = int(manifest["options"]["days"])
+    counts = SCALES[scale]
+    return {
+        name: max(1, getattr(counts, name) // days)
+        for name in ("sales", "events", "logs", "customers", "products")
+    }
 
 
 def generated_records(source: Path) -> int:
     total = 0
-    for manifest in sorted((source / "_truth").glob("manifest_batch_*.json")):
+    for manifest in sorted((source / "_truth").glob("manifest_batch_0001.json")):
         data = json.loads(manifest.read_text())
         for dataset, info in data.get("datasets", {}).items():
             if dataset in ("customers", "products"):
@@ -309,6 +339,10 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse-data", action="store_true", help="Keep the landing zone; skip the generator."
     )
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads.")
+    parser.add_argument(
+        "--no-incremental", dest="incremental", action="store_false",
+        help="Skip the incremental run (one more day of data) after the full run.",
+    )
     parser.add_argument("--bare-scan", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_scan:
@@ -353,28 +387,17 @@ def main(argv: list[str] | None = None) -> int:
                     gen.peak_rss)
             )  # fmt: skip
 
-        # 2. SalesOptic, stage by stage, from an empty pipeline state
+        # 2. SalesOptic: one `salesoptic run` (one JVM, one Spark session, all stages)
         reset_pipeline_state(data_dir)
-        total = Row("**SalesOptic total**", None, 0.0, 0.0, 0)
-        for stage in ("bronze", "silver", "gold"):
-            measured = run_measured(
-                f"salesoptic-{stage}",
-                [python, "-m", "salesoptic", "run", "--data-dir", str(data_dir),
-                 "--stage", stage],
-                logs, env,
-            )  # fmt: skip
-            record = stage_record(data_dir, stage)
-            rows = int(record.get("rows_in") or 0)
-            report.rows.append(
-                Row(f"SalesOptic {stage}", rows, measured.seconds,
-                    float(record.get("duration_s") or 0.0), measured.peak_rss,
-                    f"rows out {int(record.get('rows_out') or 0):,}")
-            )  # fmt: skip
-            total.seconds += measured.seconds
-            total.work_seconds += float(record.get("duration_s") or 0.0)
-            total.peak_rss = max(total.peak_rss, measured.peak_rss)
-            report.details[f"salesoptic_{stage}"] = record
-        total.rows = report.rows[-3].rows  # bronze rows: the records of the landing zone
+        run_argv = [python, "-m", "salesoptic", "run", "--data-dir", str(data_dir)]
+        full = run_measured("salesoptic-run", run_argv, logs, env)
+        record = latest_run(data_dir)
+        report.details["salesoptic_run"] = record
+        stages = stage_rows(record, "SalesOptic")
+        report.rows += stages
+        total = Row("**SalesOptic total**", stages[0].rows, full.seconds,
+                    sum(r.seconds for r in stages), full.peak_rss,
+                    "one process; wall includes the JVM and Spark session start")  # fmt: skip
         report.rows.append(total)
 
         # 3. the bare Spark scan
@@ -433,6 +456,28 @@ def main(argv: list[str] | None = None) -> int:
         )
         report.differential = "PASS" if not problems else "FAIL"
         report.problems = problems
+
+        # 6. incremental: one more day of data, then a normal run
+        if args.incremental:
+            day = one_day_counts(scale, data_dir / "source")
+            run_measured(
+                "generate-one-day",
+                [python, "-m", "salesoptic", "generate", "--data-dir", str(data_dir),
+                 "--scale", scale, "--batch", "2", "--days", "1",
+                 *[f"--{name}={n}" for name, n in day.items()]],
+                logs, env,
+            )  # fmt: skip
+            inc = run_measured("salesoptic-run-incremental", run_argv, logs, env)
+            record = latest_run(data_dir)
+            report.details["salesoptic_incremental"] = record
+            stages = stage_rows(record, "incremental (+1 day)")
+            report.rows += stages
+            report.rows.append(
+                Row("**incremental total**", stages[0].rows, inc.seconds,
+                    sum(r.seconds for r in stages), inc.peak_rss,
+                    "batch 2: one day of every fact dataset; the tables reread whole")
+            )  # fmt: skip
+            report.ratios["incremental / full run (wall)"] = inc.seconds / full.seconds
     finally:
         if server is not None and not was_running:
             server.stop()

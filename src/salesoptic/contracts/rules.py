@@ -3,13 +3,14 @@
 A rule is a ``(Reason, Column)`` pair whose column is true when the record FAILS it; the
 rule's name is its reason code and the list order is the contract order of
 ``REASONS_BY_DATASET``. Rules read the bronze fields (strings) and ``_ingested_at``.
-Reference rules (UNKNOWN_*) and DUPLICATE need other data and are applied by silver;
-they are listed in ``DEFERRED``.
+Rules are given the typed columns (``t``), so each raw value is parsed once per record
+whatever the number of rules that read it. Reference rules (UNKNOWN_*) and DUPLICATE need
+other data and are applied by silver; they are listed in ``DEFERRED``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pyspark.sql import Column
@@ -45,21 +46,35 @@ DEFERRED = (R.UNKNOWN_CUSTOMER, R.UNKNOWN_PRODUCT, R.DUPLICATE)
 
 @dataclass(frozen=True)
 class Contract:
-    """What silver needs to judge and type one dataset."""
+    """What silver needs to judge and type one dataset.
+
+    ``typed()`` maps each silver column to its expression over the bronze fields, except
+    ``date``, which is the UTC date of the ``date_of`` column. ``rules(t)`` and
+    ``malformed_when(t)`` read the typed columns ``t`` (and bronze fields where cheap).
+    """
 
     dataset: str
     key: tuple[str, ...]
     typed: Callable[[], dict[str, Column]]
-    rules: Callable[[], list[tuple[Reason, Column]]]
+    rules: Callable[[Mapping[str, Column]], list[tuple[Reason, Column]]]
     malformed: Reason | None = None
+    malformed_when: Callable[[Mapping[str, Column]], Column] | None = None
+    date_of: str | None = None
 
     @property
     def codes(self) -> tuple[Reason, ...]:
         return REASONS_BY_DATASET[self.dataset]
 
 
+Typed = Mapping[str, Column]
+
+
 def _source_ts() -> Column:
     return as_timestamp("timestamp", SOURCE_TIMESTAMP_TEXT, SOURCE_TIMESTAMP_FORMAT)
+
+
+def _corrupt(t: Typed) -> Column:
+    return F.col(CORRUPT_COLUMN).isNotNull()
 
 
 def _future(ts: Column) -> Column:
@@ -70,29 +85,26 @@ def _future(ts: Column) -> Column:
 
 
 def _sales_typed() -> dict[str, Column]:
-    sold_at = _source_ts()
     return {
         "transaction_id": clean("transaction_id"),
-        "sold_at": sold_at,
+        "sold_at": _source_ts(),
         "customer_id": as_integer("customer_id"),
         "product_id": as_integer("product_id"),
         "quantity": as_integer("quantity"),
         "unit_price": as_money("unit_price"),
         "channel": clean("channel"),
-        "date": F.to_date(sold_at),
     }
 
 
-def _sales_rules() -> list[tuple[Reason, Column]]:
-    ts = _source_ts()
+def _sales_rules(t: Typed) -> list[tuple[Reason, Column]]:
     return [
-        (R.MISSING_TRANSACTION_ID, is_missing("transaction_id")),
-        (R.INVALID_TIMESTAMP, ts.isNull()),
-        (R.FUTURE_TIMESTAMP, _future(ts)),
+        (R.MISSING_TRANSACTION_ID, t["transaction_id"].isNull()),
+        (R.INVALID_TIMESTAMP, t["sold_at"].isNull()),
+        (R.FUTURE_TIMESTAMP, _future(t["sold_at"])),
         (R.MISSING_CUSTOMER_ID, is_missing("customer_id")),
         (R.MISSING_PRODUCT_ID, is_missing("product_id")),
-        (R.INVALID_QUANTITY, not_positive(as_integer("quantity"))),
-        (R.INVALID_PRICE, not_positive(as_money("unit_price"))),
+        (R.INVALID_QUANTITY, not_positive(t["quantity"])),
+        (R.INVALID_PRICE, not_positive(t["unit_price"])),
         (R.INVALID_CHANNEL, not_one_of("channel", CHANNELS)),
     ]
 
@@ -101,25 +113,22 @@ def _sales_rules() -> list[tuple[Reason, Column]]:
 
 
 def _events_typed() -> dict[str, Column]:
-    occurred_at = _source_ts()
     return {
         "event_id": clean("event_id"),
-        "occurred_at": occurred_at,
+        "occurred_at": _source_ts(),
         "user_id": clean("user_id"),
         "session_id": clean("session_id"),
         "event_type": clean("event_type"),
         "product_id": as_integer("product_id"),
         "device": clean("device"),
-        "date": F.to_date(occurred_at),
     }
 
 
-def _events_rules() -> list[tuple[Reason, Column]]:
-    ts = _source_ts()
+def _events_rules(t: Typed) -> list[tuple[Reason, Column]]:
     return [
-        (R.MISSING_EVENT_ID, is_missing("event_id")),
-        (R.INVALID_TIMESTAMP, ts.isNull()),
-        (R.FUTURE_TIMESTAMP, _future(ts)),
+        (R.MISSING_EVENT_ID, t["event_id"].isNull()),
+        (R.INVALID_TIMESTAMP, t["occurred_at"].isNull()),
+        (R.FUTURE_TIMESTAMP, _future(t["occurred_at"])),
         (R.MISSING_USER_ID, is_missing("user_id")),
         (R.UNKNOWN_EVENT_TYPE, not_one_of("event_type", EVENT_TYPES)),
         (R.INVALID_DEVICE, not_one_of("device", DEVICES)),
@@ -134,32 +143,26 @@ def _log_ts() -> Column:
 
 
 def _logs_typed() -> dict[str, Column]:
-    logged_at = _log_ts()
     return {
-        "logged_at": logged_at,
+        "logged_at": _log_ts(),
         "level": clean("level"),
         "service": clean("service"),
         "status": as_integer("status"),
         "latency_ms": as_integer("latency_ms"),
         "msg": F.col("msg"),  # the message as written, spaces included
-        "date": F.to_date(logged_at),
     }
 
 
-def _logs_rules() -> list[tuple[Reason, Column]]:
+def _logs_rules(t: Typed) -> list[tuple[Reason, Column]]:
     return [
-        (R.INVALID_TIMESTAMP, _log_ts().isNull()),
+        (R.INVALID_TIMESTAMP, t["logged_at"].isNull()),
         (R.UNKNOWN_LEVEL, not_one_of("level", LEVELS)),
     ]
 
 
-def _logs_malformed() -> Column:
+def _logs_malformed(t: Typed) -> Column:
     """Not in the format, or a status or latency too large to be one (beyond 32 bits)."""
-    return (
-        F.col(CORRUPT_COLUMN).isNotNull()
-        | as_integer("status").isNull()
-        | as_integer("latency_ms").isNull()
-    )
+    return _corrupt(t) | t["status"].isNull() | t["latency_ms"].isNull()
 
 
 # -- customers: one row per customer; key customer_id ----------------------------------
@@ -177,7 +180,7 @@ def _customers_typed() -> dict[str, Column]:
     }
 
 
-def _customers_rules() -> list[tuple[Reason, Column]]:
+def _customers_rules(t: Typed) -> list[tuple[Reason, Column]]:
     return [
         (R.MISSING_NAME, is_missing("name")),
         (R.INVALID_EMAIL, ~F.coalesce(clean("email").rlike(EMAIL_TEXT), F.lit(False))),
@@ -199,27 +202,36 @@ def _products_typed() -> dict[str, Column]:
     }
 
 
-def _products_rules() -> list[tuple[Reason, Column]]:
+def _products_rules(t: Typed) -> list[tuple[Reason, Column]]:
     return [
         (R.MISSING_NAME, is_missing("name")),
         (R.MISSING_CATEGORY, is_missing("category")),
-        (R.INVALID_PRICE, not_positive(clean("list_price").try_cast("decimal(18,2)"))),
+        (R.INVALID_PRICE, not_positive(t["list_price"])),
     ]
 
 
 CONTRACTS: dict[str, Contract] = {
-    "sales": Contract("sales", KEYS["sales"], _sales_typed, _sales_rules, R.MALFORMED_ROW),
-    "events": Contract("events", KEYS["events"], _events_typed, _events_rules, R.MALFORMED_JSON),
-    "logs": Contract("logs", KEYS["logs"], _logs_typed, _logs_rules, R.MALFORMED_LINE),
+    "sales": Contract(
+        "sales", KEYS["sales"], _sales_typed, _sales_rules, R.MALFORMED_ROW, _corrupt, "sold_at"
+    ),
+    "events": Contract(
+        "events",
+        KEYS["events"],
+        _events_typed,
+        _events_rules,
+        R.MALFORMED_JSON,
+        _corrupt,
+        "occurred_at",
+    ),
+    "logs": Contract(
+        "logs",
+        KEYS["logs"],
+        _logs_typed,
+        _logs_rules,
+        R.MALFORMED_LINE,
+        _logs_malformed,
+        "logged_at",
+    ),
     "customers": Contract("customers", KEYS["customers"], _customers_typed, _customers_rules),
     "products": Contract("products", KEYS["products"], _products_typed, _products_rules),
 }
-
-
-def malformed_condition(contract: Contract) -> Column | None:
-    """When a record cannot be split into fields at all (it then gets that code alone)."""
-    if contract.malformed is None:
-        return None
-    if contract.dataset == "logs":
-        return _logs_malformed()
-    return F.col(CORRUPT_COLUMN).isNotNull()

@@ -27,7 +27,7 @@ from pyspark.sql import functions as F
 
 from salesoptic.config import Settings
 from salesoptic.contracts.reasons import DIMENSION_DATASETS, FACT_DATASETS, Reason
-from salesoptic.contracts.rules import CONTRACTS, Contract, malformed_condition
+from salesoptic.contracts.rules import CONTRACTS, Contract
 from salesoptic.contracts.schemas import REASONS_COLUMN, SILVER_SCHEMAS
 from salesoptic.contracts.sources import CORRUPT_COLUMN, RESCUED_COLUMN, SOURCE_FIELDS
 
@@ -69,14 +69,24 @@ def reasons_array(conditions: list[tuple[Reason, Column]]) -> Column:
 def judge(bronze_df: DataFrame, contract: Contract) -> DataFrame:
     """Add ``_typed`` (the silver columns) and ``reasons`` (the contract's own rules).
 
-    A malformed record gets its MALFORMED code alone.
+    Each typed column is computed once, in its own projection, and the rules read it
+    (Spark does not merge a projection into the next when that would compute a costly
+    expression twice). A malformed record gets its MALFORMED code alone.
     """
-    typed = F.struct(*[expr.alias(name) for name, expr in contract.typed().items()])
-    reasons = reasons_array(contract.rules())
-    malformed = malformed_condition(contract)
-    if malformed is not None:
+    staged = {f"{TYPED}_{name}": expr for name, expr in contract.typed().items()}
+    t = {name.removeprefix(f"{TYPED}_"): F.col(name) for name in staged}
+    if contract.date_of:
+        t["date"] = F.to_date(t[contract.date_of])
+    reasons = reasons_array(contract.rules(t))
+    if contract.malformed is not None:
+        malformed = contract.malformed_when(t)
         reasons = F.when(malformed, F.array(F.lit(contract.malformed.value))).otherwise(reasons)
-    return bronze_df.withColumns({TYPED: typed, REASONS_COLUMN: reasons})
+    typed = F.struct(*[column.alias(name) for name, column in t.items()])
+    return (
+        bronze_df.withColumns(staged)
+        .withColumns({TYPED: typed, REASONS_COLUMN: reasons})
+        .drop(*staged)
+    )
 
 
 def with_reference_reasons(
@@ -398,21 +408,23 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
             read_silver(spark, settings, "customers"),
             read_silver(spark, settings, "products"),
         )
-    # Bronze is read and judged once; deduplication and both writes reuse it.
+    # Bronze is read and judged once (deduplication reads the judged rows twice), and
+    # deduplicated once: the silver write fills the second cache, the quarantine write
+    # reads it.
     cached_df = judged_df.persist(StorageLevel.MEMORY_AND_DISK)
+    final_df = cached_df
     try:
         if contract.key:
             key = contract.key[0]
-            judged_df = with_duplicate_reason(
+            final_df = with_duplicate_reason(
                 cached_df,
                 key,
                 read_silver(spark, settings, dataset).select(key),
                 SOURCE_FIELDS[dataset],
-            )
-        else:
-            judged_df = cached_df
-        return _finish(spark, store, judged_df, counts, run_id, partition_by_date=True)
+            ).persist(StorageLevel.MEMORY_AND_DISK)
+        return _finish(spark, store, final_df, counts, run_id, partition_by_date=True)
     finally:
+        final_df.unpersist()
         cached_df.unpersist()
 
 
