@@ -12,6 +12,7 @@ from salesoptic.contracts.reasons import REASONS_BY_DATASET
 from salesoptic.contracts.rules import CONTRACTS
 from salesoptic.contracts.sources import CORRUPT_COLUMN, RESCUED_COLUMN, SOURCE_FIELDS
 from salesoptic.pipeline.silver import (
+    contested_keys,
     judge,
     latest_version_per_key,
     with_duplicate_reason,
@@ -223,6 +224,25 @@ def test_duplicates_keep_the_first_file_then_the_smallest_record(spark) -> None:
             ("", "3", "b.csv", ("MISSING_TRANSACTION_ID",)),
         ]
     )
+
+
+@pytest.mark.parametrize("small_batch", [True, False])
+def test_contested_keys_are_repeated_or_already_in_silver(spark, small_batch) -> None:
+    v = VALID["sales"]
+    keys = ["A", "A", "B", "OLD", "C", "C"]
+    rows = [{**v, "transaction_id": k, "_source": f"file:/in/{i}.csv"} for i, k in enumerate(keys)]
+    rows.append({**v, "transaction_id": "D", "quantity": "0", "_source": "file:/in/x.csv"})
+    judged = judge(bronze_rows(spark, "sales", rows), CONTRACTS["sales"]).repartition(2)
+    # Many earlier keys, one of which ("OLD") comes again; "D" is there too but the new
+    # record fails a rule, so it does not compete.
+    earlier = [(f"K{i}",) for i in range(5_000)] + [("OLD",), ("OLD",), ("D",)]
+    existing = spark.createDataFrame(earlier, "transaction_id string")
+    got = contested_keys(judged, "transaction_id", existing, small_batch).collect()
+    assert sorted((r._key, r._in_silver) for r in got) == [
+        ("A", False),
+        ("C", False),
+        ("OLD", True),
+    ]
 
 
 def test_latest_version_per_key(spark) -> None:

@@ -22,7 +22,7 @@ from salesoptic.pipeline.runner import run_pipeline
 from salesoptic.runtime.pgurl import PgUrl
 from salesoptic.runtime.postgres import free_port
 
-from .support import current_version, gold_snapshot, make_database, run_records
+from .support import current_version, gold_snapshot, make_database, run_records, silver_rows
 
 COUNTS = {"sales": 600, "events": 800, "logs": 500, "customers": 20, "products": 8}
 
@@ -97,6 +97,33 @@ def test_postgres_faults(published, fault) -> None:
     assert_one_sentence(str(info.value), secret)
     record = check_failed_and_intact(data_dir, before, version, n_runs)
     assert expected in record["error"] and (secret or "\0") not in record["error"]
+
+
+def test_revenue_beyond_money_stops_gold_with_one_sentence(spark, pg, tmp_path) -> None:
+    """A sale valid by every rule whose amount exceeds decimal(18,2): gold is not
+    published, one sentence names the sale, the previous gold stays current."""
+    data_dir = tmp_path / "data"
+    db = make_database(pg, "reliability_overflow")
+    generate_batch(data_dir, db.url, 1)
+    settings = load_settings(data_dir=data_dir, pg_url=db.url)
+    run_pipeline(settings)
+    before, version = gold_snapshot(data_dir), current_version(data_dir)
+    n_runs = len(run_records(data_dir))
+    customer = silver_rows(data_dir, "customers")[0]["customer_id"]
+    product = silver_rows(data_dir, "products")[0]["product_id"]
+    (data_dir / "source" / "sales" / "zz_overflow.csv").write_text(
+        "transaction_id,timestamp,customer_id,product_id,quantity,unit_price,channel\n"
+        f"OVERFLOW-1,2025-01-05T10:00:00,{customer},{product},2147483647,"
+        "9999999999999999.99,web\n"
+    )
+    with pytest.raises(UserError, match=r"exceeds decimal\(18,2\)") as info:
+        run_pipeline(settings)
+    assert_one_sentence(str(info.value), db.password)
+    assert "OVERFLOW-1 (quantity 2147483647, unit price 9999999999999999.99)" in str(info.value)
+    record = check_failed_and_intact(data_dir, before, version, n_runs)
+    assert "OVERFLOW-1" in record["error"]
+    # The sale passed every rule of the contract: it is in silver, not in quarantine.
+    assert any(r["transaction_id"] == "OVERFLOW-1" for r in silver_rows(data_dir, "sales"))
 
 
 @pytest.mark.slow

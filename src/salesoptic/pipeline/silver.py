@@ -32,6 +32,9 @@ from salesoptic.contracts.schemas import REASONS_COLUMN, SILVER_SCHEMAS
 from salesoptic.contracts.sources import CORRUPT_COLUMN, RESCUED_COLUMN, SOURCE_FIELDS
 
 TYPED = "_typed"
+# Up to this many new rows, the hashes of a batch's keys (8 bytes each) are broadcast to
+# narrow silver's earlier keys; beyond, they are joined by a shuffle of the hashes.
+BROADCAST_BATCH_ROWS = 4_000_000
 
 
 class AccountingError(RuntimeError):
@@ -127,39 +130,53 @@ def file_name(source: Column) -> Column:
     return F.element_at(F.split(source, "/"), -1)
 
 
-def with_duplicate_reason(
-    judged_df: DataFrame, key: str, existing_keys_df: DataFrame, raw_fields: tuple[str, ...]
+def contested_keys(
+    judged_df: DataFrame, key: str, existing_keys_df: DataFrame, small_batch: bool = True
 ) -> DataFrame:
-    """DUPLICATE for all but one record per key among those passing every other rule.
+    """Keys to rank: several records pass every other rule, or the key is already in silver.
 
-    The record kept is the one from the file whose name sorts first, then the smallest
-    full path, then the smallest fields in contract order (nulls first): a total order,
-    so the result does not depend on partitioning. A key already in silver from an
-    earlier run is DUPLICATE too.
-
-    Only contested keys (several candidates, or already in silver) are ranked: an
-    aggregate finds them, so the sort touches a few rows rather than all of them.
-    ``judged_df`` is read twice; callers persist it.
+    Columns ``_key`` and ``_in_silver``. An aggregate finds them; they are few
+    (duplicates, re-sent keys), so callers broadcast them. Silver's earlier keys are
+    many: they are first narrowed to those whose 64-bit hash is a hash of this batch's
+    keys (broadcast when the batch is small), so they are never shuffled as text; the
+    exact join on the key then drops hash collisions.
     """
     typed_key = F.col(f"{TYPED}.{key}")
-    clean_row = F.size(REASONS_COLUMN) == 0
     copies_df = (
-        judged_df.where(clean_row & typed_key.isNotNull())
+        judged_df.where((F.size(REASONS_COLUMN) == 0) & typed_key.isNotNull())
         .groupBy(typed_key.alias("_key"))
         .agg(F.count(F.lit(1)).alias("_copies"))
     )
+    batch_hashes_df = copies_df.select(F.xxhash64("_key").alias("_hash"))
+    if small_batch:
+        batch_hashes_df = F.broadcast(batch_hashes_df)
     existing_df = (
         existing_keys_df.select(F.col(key).alias("_key"))
+        .join(batch_hashes_df, F.xxhash64("_key") == F.col("_hash"), "left_semi")
         .distinct()
         .withColumn("_in_silver", F.lit(True))
     )
-    contested_df = (
+    return (
         copies_df.join(existing_df, "_key", "left")
         .where((F.col("_copies") > 1) | F.col("_in_silver").isNotNull())
         .select("_key", F.coalesce("_in_silver", F.lit(False)).alias("_in_silver"))
     )
-    # Contested keys are few (duplicates, re-sent keys): broadcast them, so the judged rows
-    # themselves are never shuffled for the join.
+
+
+def mark_duplicates(
+    judged_df: DataFrame, key: str, contested_df: DataFrame, raw_fields: tuple[str, ...]
+) -> DataFrame:
+    """DUPLICATE for all but one record per contested key among those passing every other
+    rule, and for every such record of a key already in silver.
+
+    The record kept is the one from the file whose name sorts first, then the smallest
+    full path, then the smallest fields in contract order (nulls first): a total order,
+    so the result does not depend on partitioning. Only the contested keys' records are
+    ranked, so the sort touches a few rows rather than all of them.
+    """
+    typed_key = F.col(f"{TYPED}.{key}")
+    clean_row = F.size(REASONS_COLUMN) == 0
+    # The judged rows themselves are never shuffled for the join.
     flagged_df = judged_df.join(F.broadcast(contested_df), typed_key == F.col("_key"), "left")
     helpers = ("_key", "_in_silver")
     plain_df = flagged_df.where(F.col("_key").isNull()).drop(*helpers)
@@ -178,6 +195,14 @@ def with_duplicate_reason(
         F.when(duplicate, F.array(F.lit(Reason.DUPLICATE.value))).otherwise(F.col(REASONS_COLUMN)),
     ).drop("_rank", *helpers)
     return plain_df.unionByName(judged_contested_df)
+
+
+def with_duplicate_reason(
+    judged_df: DataFrame, key: str, existing_keys_df: DataFrame, raw_fields: tuple[str, ...]
+) -> DataFrame:
+    """``mark_duplicates`` over the ``contested_keys`` of ``judged_df`` (read twice)."""
+    contested_df = contested_keys(judged_df, key, existing_keys_df)
+    return mark_duplicates(judged_df, key, contested_df, raw_fields)
 
 
 def valid_rows(judged_df: DataFrame, dataset: str, run_id: str) -> DataFrame:
@@ -408,24 +433,22 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
             read_silver(spark, settings, "customers"),
             read_silver(spark, settings, "products"),
         )
-    # Bronze is read and judged once (deduplication reads the judged rows twice), and
-    # deduplicated once: the silver write fills the second cache, the quarantine write
-    # reads it.
-    cached_df = judged_df.persist(StorageLevel.MEMORY_AND_DISK)
-    final_df = cached_df
+    # Bronze is read and judged once, and its contested keys (a few) found once: each
+    # write then scans the judged rows and joins them to the broadcast contested keys.
+    cached = [judged_df.persist(StorageLevel.MEMORY_AND_DISK)]
+    final_df = cached[0]
     try:
         if contract.key:
             key = contract.key[0]
-            final_df = with_duplicate_reason(
-                cached_df,
-                key,
-                read_silver(spark, settings, dataset).select(key),
-                SOURCE_FIELDS[dataset],
-            ).persist(StorageLevel.MEMORY_AND_DISK)
+            existing_keys_df = read_silver(spark, settings, dataset).select(key)
+            small_batch = counts.rows_in <= BROADCAST_BATCH_ROWS
+            contested_df = contested_keys(cached[0], key, existing_keys_df, small_batch)
+            cached.append(contested_df.persist(StorageLevel.MEMORY_AND_DISK))
+            final_df = mark_duplicates(cached[0], key, cached[1], SOURCE_FIELDS[dataset])
         return _finish(spark, store, final_df, counts, run_id, partition_by_date=True)
     finally:
-        final_df.unpersist()
-        cached_df.unpersist()
+        for df in cached:
+            df.unpersist()
 
 
 def run_silver(

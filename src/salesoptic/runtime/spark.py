@@ -139,9 +139,6 @@ def spark_conf(settings: Settings, java: Java, driver: JdbcDriver) -> dict[str, 
         "spark.sql.shuffle.partitions": str(shuffle_partitions(settings.spark_master)),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
-        # Silver is written by date: one open file per date and task instead of sorting
-        # every task's rows by date first.
-        "spark.sql.maxConcurrentOutputFileWriters": "64",
         "spark.ui.enabled": "true" if settings.spark_ui else "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.warehouse.dir": str(state / "spark" / "warehouse"),
