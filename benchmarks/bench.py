@@ -266,15 +266,21 @@ def stage_rows(record: dict, label: str) -> list[Row]:
     return rows
 
 
+def total_row(label: str, stages: list[Row], measured: Measured, note: str) -> Row:
+    """A run's total: its first stage's rows, the process's wall time and peak memory."""
+    work = sum(r.seconds for r in stages)
+    return Row(label, stages[0].rows, measured.seconds, work, measured.peak_rss, note)
+
+
+def batch_manifest(source: Path, batch: int) -> Path:
+    return source / "_truth" / f"manifest_batch_{batch:04d}.json"
+
+
 def one_day_counts(scale: str, source: Path) -> dict[str, int]:
     """Generator options for one day of batch 1's volume (the tables grow accordingly)."""
     from salesoptic.generate.scales import SCALES
 
-    if (source / "_truth" / "manifest_batch_0002.json").exists():
-        raise SystemExit(
-            f"{source} already holds batch 2; run without --reuse-data to start afresh."
-        )
-    manifest = json.loads((source / "_truth" / "manifest_batch_0001.json").read_text())
+    manifest = json.loads(batch_manifest(source, 1).read_text())
     days = int(manifest["options"]["days"])
     counts = SCALES[scale]
     return {
@@ -284,14 +290,14 @@ def one_day_counts(scale: str, source: Path) -> dict[str, int]:
 
 
 def generated_records(source: Path) -> int:
+    """Records of batch 1: the lines of the fact files and the rows of both tables."""
     total = 0
-    for manifest in sorted((source / "_truth").glob("manifest_batch_0001.json")):
-        data = json.loads(manifest.read_text())
-        for dataset, info in data.get("datasets", {}).items():
-            if dataset in ("customers", "products"):
-                total += int(info.get("table_rows") or info.get("records") or 0)
-            else:
-                total += int(info.get("records") or 0)
+    data = json.loads(batch_manifest(source, 1).read_text())
+    for dataset, info in data.get("datasets", {}).items():
+        if dataset in ("customers", "products"):
+            total += int(info.get("table_rows") or info.get("records") or 0)
+        else:
+            total += int(info.get("records") or 0)
     return total
 
 
@@ -340,7 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads.")
     parser.add_argument(
-        "--no-incremental", dest="incremental", action="store_false",
+        "--no-incremental",
+        dest="incremental",
+        action="store_false",
         help="Skip the incremental run (one more day of data) after the full run.",
     )
     parser.add_argument("--bare-scan", type=Path, default=None, help=argparse.SUPPRESS)
@@ -359,6 +367,11 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.absolute()
     data_dir = (args.data_dir or out / f"data-{scale}").absolute()
     logs = out / "logs" / scale
+    if args.reuse_data and batch_manifest(data_dir / "source", 2).exists():
+        raise SystemExit(
+            f"{data_dir / 'source'} already holds a batch 2 (from an incremental run); "
+            "run without --reuse-data to start afresh."
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = load_settings(data_dir=data_dir)
     report = Report(
@@ -395,9 +408,8 @@ def main(argv: list[str] | None = None) -> int:
         report.details["salesoptic_run"] = record
         stages = stage_rows(record, "SalesOptic")
         report.rows += stages
-        total = Row("**SalesOptic total**", stages[0].rows, full.seconds,
-                    sum(r.seconds for r in stages), full.peak_rss,
-                    "one process; wall includes the JVM and Spark session start")  # fmt: skip
+        total = total_row("**SalesOptic total**", stages, full,
+                          "one process; wall includes the JVM and Spark session start")  # fmt: skip
         report.rows.append(total)
 
         # 3. the bare Spark scan
@@ -473,9 +485,8 @@ def main(argv: list[str] | None = None) -> int:
             stages = stage_rows(record, "incremental (+1 day)")
             report.rows += stages
             report.rows.append(
-                Row("**incremental total**", stages[0].rows, inc.seconds,
-                    sum(r.seconds for r in stages), inc.peak_rss,
-                    "batch 2: one day of every fact dataset; the tables reread whole")
+                total_row("**incremental total**", stages, inc,
+                          "batch 2: one day of every fact dataset; the tables reread whole")
             )  # fmt: skip
             report.ratios["incremental / full run (wall)"] = inc.seconds / full.seconds
     finally:
