@@ -1,7 +1,9 @@
 """Gold: the KPI tables of DESIGN section 6, computed from silver.
 
-Every function here is a pure transformation (DataFrame API and ``pyspark.sql.functions``
-only): no reads, no writes, no actions. Publication lives in ``salesoptic.pipeline.publish``.
+Every function here but ``cached_gold`` is a pure transformation (DataFrame API and
+``pyspark.sql.functions`` only): no reads, no writes, no actions. ``cached_gold`` persists
+the joined sales and runs the money check on them. Publication lives in
+``salesoptic.pipeline.publish``.
 
 Conventions shared by every table:
 
@@ -31,6 +33,8 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+
+from salesoptic.pipeline.revenue_check import require_revenue_fits
 
 MONEY = T.DecimalType(18, 2)
 
@@ -501,11 +505,14 @@ def cached_gold(
 ) -> Iterator[dict[str, DataFrame]]:
     """``build_gold`` with the joined sales persisted for the duration of the block.
 
-    The first table written materializes the join (memory, spilling to disk); the other
-    sales tables read it from the cache. The cache is released when the block ends.
+    The money check (``revenue_check``) runs first, on the persisted sales: its one pass
+    materializes the join (memory, spilling to disk), and every sales table then reads
+    it from the cache. A revenue beyond ``decimal(18,2)`` raises ``UserError`` before any
+    table is computed. The cache is released when the block ends.
     """
     sales_df = _enrich(silver).persist(StorageLevel.MEMORY_AND_DISK)
     try:
+        require_revenue_fits(sales_df, named_from=silver["sales"])
         yield _build(sales_df, silver, runs, spark)
     finally:
         sales_df.unpersist()

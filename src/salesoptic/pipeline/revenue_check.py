@@ -5,7 +5,8 @@ Silver keeps every sale with a positive integer quantity and a positive price of
 9,999,999,999,999,999.99). Every revenue in gold is a sum of positive sale amounts, so
 none exceeds the revenue of all sales: if that total fits, every table fits. If it does
 not, the gold stage stops with one sentence naming the largest sale, instead of an
-overflow error from deep inside one of the tables.
+overflow error from deep inside one of the tables. Gold runs the check on its cached
+sales, so the check's one pass is also the pass that fills the cache.
 """
 
 from __future__ import annotations
@@ -26,13 +27,19 @@ def _amount() -> Column:
     return F.col("quantity").cast("decimal(10,0)") * F.col("unit_price")
 
 
-def require_revenue_fits(sales_df: DataFrame) -> None:
-    """Raise ``UserError`` when the revenue of all silver sales exceeds ``decimal(18,2)``."""
+def require_revenue_fits(sales_df: DataFrame, named_from: DataFrame | None = None) -> None:
+    """Raise ``UserError`` when the revenue of all sales exceeds ``decimal(18,2)``.
+
+    ``sales_df`` needs ``quantity`` and ``unit_price``; the sale the message names is
+    looked up, only then, in ``named_from`` (silver sales, with ``transaction_id`` and
+    ``_source``), by default ``sales_df`` itself.
+    """
     total = sales_df.agg(F.sum(_amount()).alias("total")).first()["total"]
     if total is None or total <= MONEY_MAX:
         return
     largest = (
-        sales_df.select("transaction_id", "quantity", "unit_price", "_source", _amount().alias("a"))
+        (named_from if named_from is not None else sales_df)
+        .select("transaction_id", "quantity", "unit_price", "_source", _amount().alias("a"))
         .orderBy(F.col("a").desc(), "transaction_id")
         .first()
     )
