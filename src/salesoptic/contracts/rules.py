@@ -44,6 +44,10 @@ SEGMENTS = ("Standard", "Premium", "Business")
 DEFERRED = (R.UNKNOWN_CUSTOMER, R.UNKNOWN_PRODUCT, R.DUPLICATE)
 
 
+# The typed columns of a record, by silver column name: what rules read.
+Typed = Mapping[str, Column]
+
+
 @dataclass(frozen=True)
 class Contract:
     """What silver needs to judge and type one dataset.
@@ -56,17 +60,14 @@ class Contract:
     dataset: str
     key: tuple[str, ...]
     typed: Callable[[], dict[str, Column]]
-    rules: Callable[[Mapping[str, Column]], list[tuple[Reason, Column]]]
+    rules: Callable[[Typed], list[tuple[Reason, Column]]]
     malformed: Reason | None = None
-    malformed_when: Callable[[Mapping[str, Column]], Column] | None = None
+    malformed_when: Callable[[Typed], Column] | None = None
     date_of: str | None = None
 
     @property
     def codes(self) -> tuple[Reason, ...]:
         return REASONS_BY_DATASET[self.dataset]
-
-
-Typed = Mapping[str, Column]
 
 
 def _source_ts() -> Column:

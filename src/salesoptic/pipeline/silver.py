@@ -76,8 +76,9 @@ def judge(bronze_df: DataFrame, contract: Contract) -> DataFrame:
     (Spark does not merge a projection into the next when that would compute a costly
     expression twice). A malformed record gets its MALFORMED code alone.
     """
-    staged = {f"{TYPED}_{name}": expr for name, expr in contract.typed().items()}
-    t = {name.removeprefix(f"{TYPED}_"): F.col(name) for name in staged}
+    typed_exprs = contract.typed()
+    staged = {f"{TYPED}_{name}": expr for name, expr in typed_exprs.items()}
+    t = {name: F.col(f"{TYPED}_{name}") for name in typed_exprs}
     if contract.date_of:
         t["date"] = F.to_date(t[contract.date_of])
     reasons = reasons_array(contract.rules(t))
