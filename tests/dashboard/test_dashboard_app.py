@@ -49,8 +49,22 @@ def aov_of(orders: pd.DataFrame) -> Decimal:
     return (revenue_of(orders) / len(orders)).quantize(Decimal("0.01"), "ROUND_HALF_UP")
 
 
-def metrics(at: AppTest, tab: int = 0) -> dict[str, str]:
-    return {m.label: m.value for m in at.tabs[tab].metric}
+TABS = ("Business", "Data quality", "Operations", "Architecture")
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    """The figures of the open tab (the others are not rendered)."""
+    return {m.label: m.value for m in at.main.metric}
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Click an English tab: its key holds the open tab's label."""
+    at.session_state["tab_en"] = label
+    return at.run()
+
+
+def show_breakdown(at: AppTest, dimension: str) -> AppTest:
+    return at.segmented_control(key="breakdown").set_value(dimension).run()
 
 
 def frame(at: AppTest, *columns: str) -> pd.DataFrame:
@@ -106,27 +120,29 @@ def test_country_filter_with_a_hostile_value_is_a_parameter(app: AppTest, truth:
     app.sidebar.multiselect(key="filter_country").set_value([SQL_COUNTRY, "France"]).run()
     chosen = truth.orders[truth.orders["country"].isin([SQL_COUNTRY, "France"])]
     expect_kpis(app, chosen)
-    countries = frame(app, "Country", "Orders")
+    countries = frame(show_breakdown(app, "country"), "Country", "Orders")
     assert sorted(countries["Country"]) == sorted([SQL_COUNTRY, "France"])
     customers = frame(app, "Customer", "Name")
     assert set(customers["Country"]) <= {SQL_COUNTRY, "France"}
     # Tables without a country column say so instead of showing other countries' figures.
     notes = captions(app)
     assert any("Not filtered by country: the gold table `daily_sales`" in c for c in notes)
-    assert any("Not filtered by country: the gold table `sales_by_segment`" in c for c in notes)
     assert not any("`sales_by_country`" in c and "Not filtered" in c for c in notes)
+    notes = captions(show_breakdown(app, "segment"))
+    assert any("Not filtered by country: the gold table `sales_by_segment`" in c for c in notes)
 
 
 def test_segment_filter_has_no_units_in_gold(app: AppTest, truth: Truth) -> None:
     app.sidebar.multiselect(key="filter_segment").set_value(["Premium"]).run()
     expect_kpis(app, truth.orders[truth.orders["segment"] == "Premium"], units=False)
-    assert list(frame(app, "Segment", "Orders")["Segment"]) == ["Premium"]
+    segments = frame(show_breakdown(app, "segment"), "Segment", "Orders")
+    assert list(segments["Segment"]) == ["Premium"]
 
 
 def test_channel_filter(app: AppTest, truth: Truth) -> None:
     app.sidebar.multiselect(key="filter_channel").set_value(["store"]).run()
     expect_kpis(app, truth.orders[truth.orders["channel"] == "store"], customers=False)
-    channels = frame(app, "Channel", "Orders")
+    channels = frame(show_breakdown(app, "channel"), "Channel", "Orders")
     assert list(channels["Channel"]) == ["store"]
     store = truth.orders[truth.orders["channel"] == "store"]
     assert channels["Revenue"].iloc[0] == revenue_of(store)
@@ -166,11 +182,23 @@ def test_funnel_rates_are_ratios_of_summed_sessions(app: AppTest, truth: Truth) 
     assert shown["Cart → purchase"] == f"{100 * purchase / cart:.1f}%"
 
 
-def test_charts_label_data_as_text(app: AppTest) -> None:
-    specs = [e.proto.spec for e in app.get("plotly_chart")]
-    products = next(s for s in specs if "Product" in s and "orientation" in s)
-    assert "&lt;img src=x onerror=" in products
-    assert "<img" not in products
+def test_only_the_open_tab_and_breakdown_are_rendered(app: AppTest) -> None:
+    assert [t.label for t in app.tabs] == list(TABS)
+    assert "Revenue" in metrics(app) and not app.get("graphviz_chart")
+    assert [d.value.columns[1] for d in app.dataframe].count("Product name") == 1
+    assert not any(list(d.value.columns[:2]) == ["Category", "Orders"] for d in app.dataframe)
+    show_breakdown(app, "category")
+    assert any(list(d.value.columns[:2]) == ["Category", "Orders"] for d in app.dataframe)
+    assert not any("Product name" in list(d.value.columns) for d in app.dataframe)
+    open_tab(app, "Architecture")
+    assert app.get("graphviz_chart") and not metrics(app)
+
+
+def test_a_language_switch_keeps_the_open_tab(app: AppTest) -> None:
+    open_tab(app, "Data quality")
+    assert "sales" in metrics(app)
+    app.sidebar.radio(key="lang").set_value("fr").run()
+    assert "sales" in metrics(app) and "Chiffre d'affaires" not in metrics(app)
 
 
 def test_french_labels_numbers_and_dates(app: AppTest, truth: Truth) -> None:
@@ -208,7 +236,7 @@ def expected_health() -> dict[str, tuple[int, int]]:
 
 
 def test_health_rate_per_dataset(app: AppTest) -> None:
-    shown = metrics(app, tab=1)
+    shown = metrics(open_tab(app, "Data quality"))
     for dataset, (valid, judged) in expected_health().items():
         assert shown[dataset] == f"{100 * valid / judged:.1f}%", dataset
     health = frame(app, "Dataset", "Rows in", "Valid")
@@ -218,6 +246,7 @@ def test_health_rate_per_dataset(app: AppTest) -> None:
 
 
 def test_quarantine_by_reason_with_explanations(app: AppTest) -> None:
+    open_tab(app, "Data quality")
     reasons = frame(app, "Dataset", "Reason", "Rows")
     got = {(r.Dataset, r.Reason): r.Rows for r in reasons.itertuples()}
     assert got[("sales", "INVALID_PRICE")] == 15
@@ -231,6 +260,7 @@ def test_quarantine_by_reason_with_explanations(app: AppTest) -> None:
 
 
 def test_quarantine_sample_shows_reasons_and_raw_text(app: AppTest, truth: Truth) -> None:
+    open_tab(app, "Data quality")
     sample = frame(app, "Reasons")
     assert len(sample) == len(truth.quarantine["sales"])
     assert SCRIPT_NAME in set(sample["field"])
@@ -243,6 +273,7 @@ def test_quarantine_sample_shows_reasons_and_raw_text(app: AppTest, truth: Truth
 
 
 def test_quality_trend_has_one_row_per_run_and_dataset(app: AppTest) -> None:
+    open_tab(app, "Data quality")
     runs = frame(app, "Run", "Dataset")
     assert len(runs) == 10
     first_sales = runs[(runs["Run"] == "20250201T100000000000Z") & (runs["Dataset"] == "sales")]
@@ -253,6 +284,7 @@ def test_quality_trend_has_one_row_per_run_and_dataset(app: AppTest) -> None:
 
 
 def test_runs_and_stages(app: AppTest, truth: Truth) -> None:
+    open_tab(app, "Operations")
     runs = frame(app, "Run", "Status")
     assert list(runs["Run"]) == [r["run_id"] for r in reversed(truth.runs)]
     assert list(runs["Status"]) == ["failed", "succeeded", "succeeded"]
@@ -267,6 +299,7 @@ def test_runs_and_stages(app: AppTest, truth: Truth) -> None:
 
 
 def test_service_health_and_log_levels_follow_the_date_range(app: AppTest, truth: Truth) -> None:
+    open_tab(app, "Operations")
     health = frame(app, "Date", "Service", "Lines", "Errors")
     assert len(health) == len(truth.gold["service_health_daily"])
     day = truth.dates[3]
@@ -285,6 +318,7 @@ def test_service_health_and_log_levels_follow_the_date_range(app: AppTest, truth
 
 
 def test_architecture_uses_the_latest_succeeded_run(app: AppTest, truth: Truth) -> None:
+    open_tab(app, "Architecture")
     dot = app.get("graphviz_chart")[0].proto.spec
     assert 'bronze_sales [label="sales\\n200 rows"' in dot
     assert 'q_sales [label="sales\\n7 rows"' in dot
@@ -305,7 +339,7 @@ def test_missing_data_directory_says_what_to_do(tmp_path: Path, make_app) -> Non
 
 def test_before_any_run_every_tab_explains(tmp_path: Path, make_app) -> None:
     at = make_app(tmp_path)
-    texts = [i.value for i in at.info]
+    texts = [i.value for label in TABS for i in open_tab(at, label).info]
     assert any("No gold tables yet" in t and "make demo" in t for t in texts)
     assert any("No pipeline run recorded yet" in t for t in texts)
     assert any("No data-quality accounting yet" in t for t in texts)
@@ -330,11 +364,10 @@ def test_empty_quarantine_and_no_gold_yet(tmp_path: Path, truth: Truth, make_app
         for r in truth.runs
     ]
     write_runs(tmp_path, clean)
-    at = make_app(tmp_path)
-    texts = [i.value for i in at.info]
-    assert any("The quarantine is empty" in t for t in texts)
+    at = open_tab(make_app(tmp_path), "Data quality")
+    assert any("The quarantine is empty" in i.value for i in at.info)
     # Without gold, quality comes from the run records themselves.
-    assert metrics(at, tab=1)["sales"] == "100.0%"
+    assert metrics(at)["sales"] == "100.0%"
 
 
 def test_a_new_gold_version_is_read_on_the_next_run(tmp_path: Path, make_app) -> None:

@@ -82,11 +82,12 @@ def test_dashboard_in_chromium(url: str, truth: Truth, tmp_path: Path) -> None:
             settle(page)
             values = page.get_by_test_id("stMetricValue")
             expect(values.first).to_have_text(eur_en(revenue_of(truth.orders)))
-            # The hostile product name is drawn as text in the ranked chart.
-            page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for(
-                timeout=TIMEOUT_MS
-            )
-            expect(page.get_by_text(IMG_NAME, exact=True).first).to_be_visible()
+            # The hostile product name is drawn as text in the ranked chart and its tooltip.
+            chart = page.get_by_test_id("stVegaLiteChart").nth(1)
+            label = chart.locator("svg text", has_text=IMG_NAME).first
+            expect(label).to_have_text(IMG_NAME, timeout=TIMEOUT_MS)
+            chart.locator("svg .mark-rect path").first.hover()
+            expect(page.locator("#vg-tooltip-element")).to_contain_text(IMG_NAME)
             assert page.locator('img[src="x"]').count() == 0
             assert page.evaluate("window.__xss") is None
             shoot(page, tmp_path, "1-business")

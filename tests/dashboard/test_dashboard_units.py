@@ -1,8 +1,9 @@
-"""The dashboard's pure parts: formatting, filter applicability, escaping, server flags."""
+"""The dashboard's parts: formatting, filter applicability, escaping, charts, server start."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from synthetic import SQL_COUNTRY, Truth
 
 from salesoptic.contracts.reasons import Reason
-from salesoptic.dashboard import data, diagram, i18n, server
+from salesoptic.dashboard import charts, data, diagram, i18n, server
 from salesoptic.dashboard.components import csv_bytes, md_escape
 from salesoptic.dashboard.filters import Filters, kpi_table
 from salesoptic.errors import UserError
@@ -126,3 +127,34 @@ def test_server_refuses_a_busy_port() -> None:
         port = busy.getsockname()[1]
         with pytest.raises(UserError, match="choose another --port"):
             server.start(Path("."), "127.0.0.1", port)
+
+
+def test_ranked_chart_labels_stay_strings() -> None:
+    names = ['say "hi"', "back\\slash", "'] + alert(1) + ['", "Crème brûlée", "Twin", "Twin"]
+    frame = pd.DataFrame({"product_name": names, "revenue": [Decimal(9 - i) for i in range(6)]})
+    spec = charts.ranked_bars(frame, "product_name", "revenue", "fr", "CA").to_dict()
+    expr = spec["encoding"]["y"]["axis"]["labelExpr"]
+    assert expr.endswith("[datum.value]")
+    # One JSON array of the names, in rank order: no name can end its string literal.
+    assert json.loads(expr.removesuffix("[datum.value]")) == names
+    # Two products with one name keep a bar each.
+    rows = next(iter(spec["datasets"].values()))
+    assert [r["rank"] for r in rows] == list(range(6))
+    assert spec["config"]["locale"]["number"]["thousands"] == "\u202f"
+
+
+def test_a_page_that_fails_stops_the_start_with_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "app.py"
+    broken.write_text("raise RuntimeError('broken page')\n", encoding="utf-8")
+    monkeypatch.setattr(server, "APP", broken)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = server.start(tmp_path, "127.0.0.1", port)
+    try:
+        with pytest.raises(UserError, match="failed on its first run"):
+            server.wait_ready(process, server.url_of("127.0.0.1", port))
+    finally:
+        server.stop(process)

@@ -2,7 +2,7 @@
 
 The data directory comes from ``SALESOPTIC_DATA_DIR`` (default ``./data``). Each run of
 this script resolves the current gold version once, reads the sidebar's language and
-filters, and renders the four sections as tabs.
+filters, and renders the open one of the four sections' tabs.
 """
 
 from __future__ import annotations
@@ -20,6 +20,13 @@ from salesoptic.dashboard.i18n import DEFAULT_LANG, LANGUAGES, Lang, date_input_
 from salesoptic.dashboard.sections import architecture, business, operations, quality
 
 DATES_STATE = "chosen_dates"
+SECTION_STATE = "chosen_section"
+SECTIONS = (
+    ("tab_business", business),
+    ("tab_quality", quality),
+    ("tab_operations", operations),
+    ("tab_architecture", architecture),
+)
 
 
 def _date_range(lang: Lang, bounds: data.Bounds) -> tuple[dt.date, dt.date]:
@@ -101,16 +108,26 @@ def main() -> None:
     if not data.data_dir_exists(data_dir):
         st.info(ctx.t("no_data_dir", path=md_escape(data_dir)), icon=":material/info:")
         return
-    tabs = st.tabs(
-        [
-            ctx.t(key)
-            for key in ("tab_business", "tab_quality", "tab_operations", "tab_architecture")
-        ]
-    )
-    sections = (business, quality, operations, architecture)
-    for tab, section in zip(tabs, sections, strict=True):
-        with tab:
-            section.render(ctx)
+    sections(ctx)
+
+
+def sections(ctx: Context) -> None:
+    """The four sections as tabs; only the open one runs and reaches the browser.
+
+    Switching tab reruns the script. The open section is kept by position, so a language
+    switch (which renames the tabs) stays on it.
+    """
+    labels = [ctx.t(key) for key, _ in SECTIONS]
+    key = f"tab_{ctx.lang}"
+    # A tab widget new to this language opens on the section open before the switch.
+    if key not in st.session_state:
+        st.session_state[key] = labels[st.session_state.get(SECTION_STATE, 0)]
+    tabs = st.tabs(labels, key=key, on_change="rerun")
+    for index, (tab, (_, section)) in enumerate(zip(tabs, SECTIONS, strict=True)):
+        if tab.open:
+            st.session_state[SECTION_STATE] = index
+            with tab:
+                section.render(ctx)
 
 
 main()

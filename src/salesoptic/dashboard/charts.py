@@ -1,22 +1,26 @@
-"""Plotly figures: one function per kind of chart, formatted for the page's language.
+"""Vega-Lite charts (Altair): one function per kind of chart, formatted for the page's language.
 
-Plotly draws text through its own small HTML dialect (``<b>``, ``<a href>``, ``<br>``), so
-every label taken from the data goes through ``plain`` first: its ``<``, ``>`` and ``&``
-become entities that Plotly shows as the characters themselves, never as markup.
+Vega draws every label as text and its tooltips escape HTML, so a value taken from the
+data is shown as the characters it holds, never as markup. Dates arrive written for the
+language and are drawn as ordered categories, so no browser time zone can move a day.
+Money is drawn from floats; the exact decimal values stay in the tables and CSV.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
 
+import altair as alt
 import pandas as pd
-import plotly.graph_objects as go
 
-from salesoptic.dashboard.i18n import Lang, plotly_date_format, plotly_separators
+from salesoptic.dashboard.i18n import Lang, fmt_date, header, vega_locale
 
 HEIGHT = 340
+BAR_STEP = 26
+LEGEND_COLUMNS = 5
 MONEY_AXIS = ",.0f"
-# Plotly's categorical palette, fixed so a service or level keeps its colour across charts.
+MONEY_TIP = ",.2f"
+# A fixed categorical palette, so a service or level keeps its colour across charts.
 PALETTE = (
     "#4C78A8",
     "#F58518",
@@ -32,98 +36,154 @@ PALETTE = (
 LEVEL_COLOURS = {"DEBUG": "#BAB0AC", "INFO": "#4C78A8", "WARN": "#F58518", "ERROR": "#E45756"}
 
 
-def plain(value: object) -> str:
-    """A data value as Plotly text that is shown literally, never interpreted as markup."""
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def plain_all(values: Iterable[object]) -> list[str]:
-    return [plain(v) for v in values]
-
-
 def _floats(series: pd.Series) -> list[float | None]:
-    """Decimal money as floats for drawing; exact values stay in the tables and CSV."""
     return [None if pd.isna(v) else float(v) for v in series]
 
 
-def _layout(fig: go.Figure, lang: Lang, height: int = HEIGHT) -> go.Figure:
-    fig.update_layout(
-        separators=plotly_separators(lang),
-        height=height,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        # Above the plot: below it, the legend would cover the x-axis labels.
-        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-        hoverlabel={"namelength": -1},
+def _labels(series: pd.Series, lang: Lang) -> list[str]:
+    """Category labels: dates written for the language, anything else as its text."""
+    if series.name == "date":
+        return [fmt_date(lang, v) for v in series]
+    return [str(v) for v in series]
+
+
+def _finish(chart: alt.TopLevelMixin, lang: Lang) -> alt.TopLevelMixin:
+    # A legend above the plot, wrapped: a single row would run past the chart's edge.
+    return chart.configure(locale=vega_locale(lang)).configure_legend(
+        orient="top", title=None, labelLimit=0, columns=LEGEND_COLUMNS
     )
-    return fig
 
 
-def _date_axis(fig: go.Figure, lang: Lang) -> None:
-    fig.update_xaxes(tickformat=plotly_date_format(lang), hoverformat=plotly_date_format(lang))
+def _x(title: str | None = None) -> alt.X:
+    # ``sort=None`` keeps the order of the rows: days and runs arrive in order.
+    return alt.X(
+        "x:O",
+        sort=None,
+        title=title,
+        axis=alt.Axis(labelAngle=-45, labelOverlap=True, labelLimit=240),
+    )
 
 
-def trend(daily: pd.DataFrame, lang: Lang, revenue: str, orders: str) -> go.Figure:
+def _colours(names: list[str], fixed: dict[str, str] | None) -> alt.Scale:
+    fixed = fixed or {}
+    range_ = [fixed.get(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(names)]
+    return alt.Scale(domain=names, range=range_)
+
+
+def trend(daily: pd.DataFrame, lang: Lang, revenue: str, orders: str) -> alt.TopLevelMixin:
     """Daily revenue as bars, orders as a line on a second axis."""
-    fig = go.Figure()
-    fig.add_bar(x=list(daily["date"]), y=_floats(daily["revenue"]), name=revenue)
-    fig.add_scatter(
-        x=list(daily["date"]),
-        y=list(daily["orders"]),
-        name=orders,
-        yaxis="y2",
-        mode="lines+markers",
+    frame = pd.DataFrame(
+        {
+            "x": _labels(daily["date"], lang),
+            "revenue": _floats(daily["revenue"]),
+            "orders": list(daily["orders"]),
+        }
     )
-    fig.update_layout(
-        yaxis={"title": revenue, "tickformat": MONEY_AXIS},
-        yaxis2={"title": orders, "overlaying": "y", "side": "right", "showgrid": False},
+    tooltip = [
+        alt.Tooltip("x:O", title=header(lang, "date")),
+        alt.Tooltip("revenue:Q", title=revenue, format=MONEY_TIP),
+        alt.Tooltip("orders:Q", title=orders, format=",.0f"),
+    ]
+    base = alt.Chart(frame).encode(x=_x(), tooltip=tooltip)
+    bars = base.mark_bar(color=PALETTE[0]).encode(
+        y=alt.Y(
+            "revenue:Q",
+            title=revenue,
+            axis=alt.Axis(format=MONEY_AXIS, titleColor=PALETTE[0]),
+        )
     )
-    _date_axis(fig, lang)
-    return _layout(fig, lang)
+    line = base.mark_line(color=PALETTE[1], point=True).encode(
+        y=alt.Y(
+            "orders:Q",
+            title=orders,
+            axis=alt.Axis(format=",.0f", orient="right", titleColor=PALETTE[1], grid=False),
+        )
+    )
+    layered = alt.layer(bars, line).resolve_scale(y="independent").properties(height=HEIGHT)
+    return _finish(layered, lang)
 
 
 def ranked_bars(
     frame: pd.DataFrame, label: str, value: str, lang: Lang, value_title: str
-) -> go.Figure:
-    """Horizontal bars, largest at the top."""
-    ordered = frame.iloc[::-1]
-    fig = go.Figure(
-        go.Bar(
-            x=_floats(ordered[value]),
-            y=plain_all(ordered[label]),
-            orientation="h",
-            hovertemplate="%{y}: %{x:,.2f}<extra></extra>",
-        )
+) -> alt.TopLevelMixin:
+    """Horizontal bars in the order of ``frame`` (largest first), one per row."""
+    data = pd.DataFrame(
+        {"rank": range(len(frame)), "y": _labels(frame[label], lang), "v": _floats(frame[value])}
     )
-    fig.update_xaxes(title=value_title, tickformat=MONEY_AXIS)
-    fig.update_yaxes(type="category", automargin=True)
-    height = max(HEIGHT, 28 * len(frame) + 80)
-    return _layout(fig, lang, height)
+    chart = (
+        alt.Chart(data)
+        .mark_bar(color=PALETTE[0])
+        .encode(
+            # By rank, not by name: two products may share a name.
+            y=alt.Y(
+                "rank:O",
+                title=None,
+                axis=alt.Axis(labelExpr=_rank_labels(data), labelLimit=260),
+            ),
+            x=alt.X("v:Q", title=value_title, axis=alt.Axis(format=MONEY_AXIS)),
+            tooltip=[
+                alt.Tooltip("y:N", title=header(lang, label)),
+                alt.Tooltip("v:Q", title=value_title, format=MONEY_TIP),
+            ],
+        )
+        .properties(height=alt.Step(BAR_STEP))
+    )
+    return _finish(chart, lang)
 
 
-def funnel(steps: list[str], sessions: list[int], lang: Lang) -> go.Figure:
-    fig = go.Figure(go.Funnel(y=steps, x=sessions, textinfo="value+percent initial"))
-    return _layout(fig, lang)
+def _rank_labels(data: pd.DataFrame) -> str:
+    """A Vega expression mapping each rank to its label (labels passed as JSON strings)."""
+    return f"{json.dumps(list(data['y']))}[datum.value]"
+
+
+def funnel(steps: list[str], sessions: list[int], lang: Lang) -> alt.TopLevelMixin:
+    """One bar per step, with its sessions and its share of the first step."""
+    first = sessions[0] or 1
+    data = pd.DataFrame({"y": steps, "sessions": sessions, "share": [s / first for s in sessions]})
+    base = alt.Chart(data).encode(
+        y=alt.Y("y:N", sort=None, title=None, axis=alt.Axis(labelLimit=260)),
+        x=alt.X("sessions:Q", title=None, axis=alt.Axis(format=",.0f")),
+        tooltip=[
+            alt.Tooltip("y:N", title=header(lang, "step")),
+            alt.Tooltip("sessions:Q", title=header(lang, "sessions"), format=",.0f"),
+            alt.Tooltip("share:Q", title=header(lang, "share_of_first_step"), format=".1%"),
+        ],
+    )
+    bars = base.mark_bar(color=PALETTE[0])
+    text = base.mark_text(align="left", dx=4).encode(text=alt.Text("share:Q", format=".1%"))
+    return _finish(alt.layer(bars, text).properties(height=alt.Step(48)), lang)
 
 
 def lines(
     frame: pd.DataFrame, x: str, y: str, series: str, lang: Lang, y_title: str, percent: bool
-) -> go.Figure:
+) -> alt.TopLevelMixin:
     """One line per value of ``series`` (a service, a dataset)."""
-    fig = go.Figure()
-    for i, (name, part) in enumerate(frame.groupby(series, sort=True)):
-        fig.add_scatter(
-            x=list(part[x]),
-            y=_floats(part[y]),
-            name=plain(name),
-            mode="lines+markers",
-            line={"color": PALETTE[i % len(PALETTE)]},
+    ordered = frame.sort_values([x, series], kind="stable")
+    data = pd.DataFrame(
+        {
+            "x": _labels(ordered[x], lang),
+            "y": _floats(ordered[y]),
+            "series": [str(v) for v in ordered[series]],
+        }
+    )
+    names = sorted(set(data["series"]))
+    fmt = ".1%" if percent else ",.0f"
+    chart = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=_x(),
+            y=alt.Y("y:Q", title=y_title, axis=alt.Axis(format=fmt)),
+            color=alt.Color("series:N", scale=_colours(names, None), sort=names),
+            tooltip=[
+                alt.Tooltip("x:O", title=header(lang, x)),
+                alt.Tooltip("series:N", title=header(lang, series)),
+                alt.Tooltip("y:Q", title=y_title, format=fmt),
+            ],
         )
-    fig.update_yaxes(title=y_title, tickformat=".1%" if percent else ",.0f")
-    if pd.api.types.is_datetime64_any_dtype(frame[x]) or x == "date":
-        _date_axis(fig, lang)
-    else:
-        fig.update_xaxes(type="category")
-    return _layout(fig, lang)
+        .properties(height=HEIGHT)
+    )
+    return _finish(chart, lang)
 
 
 def stacked_bars(
@@ -134,22 +194,32 @@ def stacked_bars(
     lang: Lang,
     y_title: str,
     colours: dict[str, str] | None = None,
-) -> go.Figure:
+) -> alt.TopLevelMixin:
     """Bars of ``y`` per ``x``, stacked by ``stack`` (a stage, a log level, a reason)."""
-    fig = go.Figure()
+    data = pd.DataFrame(
+        {
+            "x": _labels(frame[x], lang),
+            "y": _floats(frame[y]),
+            "stack": [str(v) for v in frame[stack]],
+        }
+    )
     # Order of first appearance: stages stay bronze, silver, gold.
-    for i, (name, part) in enumerate(frame.groupby(stack, sort=False)):
-        colour = (colours or {}).get(str(name), PALETTE[i % len(PALETTE)])
-        fig.add_bar(
-            x=plain_all(part[x]) if x != "date" else list(part[x]),
-            y=_floats(part[y]),
-            name=plain(name),
-            marker_color=colour,
+    names = list(dict.fromkeys(data["stack"]))
+    data["order"] = [names.index(v) for v in data["stack"]]
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=_x(),
+            y=alt.Y("sum(y):Q", title=y_title, axis=alt.Axis(format=",.0f")),
+            color=alt.Color("stack:N", scale=_colours(names, colours), sort=names),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("x:O", title=header(lang, x)),
+                alt.Tooltip("stack:N", title=header(lang, stack)),
+                alt.Tooltip("sum(y):Q", title=y_title, format=",.2~f"),
+            ],
         )
-    fig.update_layout(barmode="stack")
-    fig.update_yaxes(title=y_title)
-    if x == "date":
-        _date_axis(fig, lang)
-    else:
-        fig.update_xaxes(type="category")
-    return _layout(fig, lang)
+        .properties(height=HEIGHT)
+    )
+    return _finish(chart, lang)

@@ -160,6 +160,12 @@ STRINGS: dict[str, dict[Lang, str]] = {
     "trend": {"en": "Daily revenue and orders", "fr": "Chiffre d'affaires et commandes par jour"},
     "products": {"en": "Top products by revenue", "fr": "Meilleurs produits (chiffre d'affaires)"},
     "top_n": {"en": "How many", "fr": "Combien"},
+    "revenue_by": {"en": "Revenue by", "fr": "Chiffre d'affaires par"},
+    "by_product": {"en": "Product", "fr": "Produit"},
+    "by_category": {"en": "Category", "fr": "Catégorie"},
+    "by_country": {"en": "Country", "fr": "Pays"},
+    "by_segment": {"en": "Segment", "fr": "Segment"},
+    "by_channel": {"en": "Channel", "fr": "Canal"},
     "categories": {"en": "Revenue by category", "fr": "Chiffre d'affaires par catégorie"},
     "countries": {"en": "Revenue by country", "fr": "Chiffre d'affaires par pays"},
     "segments": {"en": "Revenue by segment", "fr": "Chiffre d'affaires par segment"},
@@ -276,6 +282,9 @@ STRINGS: dict[str, dict[Lang, str]] = {
     "col_cart_to_purchase_rate": {"en": "Cart → purchase", "fr": "Panier → achat"},
     "col_conversion_rate": {"en": "Conversion", "fr": "Conversion"},
     "col_level": {"en": "Level", "fr": "Niveau"},
+    "col_step": {"en": "Step", "fr": "Étape"},
+    "col_share_of_first_step": {"en": "Share of the first step", "fr": "Part de la première étape"},
+    "col_percentile": {"en": "Percentile", "fr": "Centile"},
     "col_errors": {"en": "Errors", "fr": "Erreurs"},
     "col_p50_latency_ms": {"en": "p50 latency (ms)", "fr": "Latence p50 (ms)"},
     "col_p95_latency_ms": {"en": "p95 latency (ms)", "fr": "Latence p95 (ms)"},
@@ -391,13 +400,18 @@ def date_input_format(lang: Lang) -> str:
     return "DD/MM/YYYY" if lang == "fr" else "YYYY-MM-DD"
 
 
-def plotly_separators(lang: Lang) -> str:
-    """Plotly's ``layout.separators``: the decimal mark, then the thousands separator."""
-    return "," + NNBSP if lang == "fr" else ".,"
-
-
-def plotly_date_format(lang: Lang) -> str:
-    return "%d/%m/%Y" if lang == "fr" else "%Y-%m-%d"
+def vega_locale(lang: Lang) -> dict[str, object]:
+    """Vega's number locale: decimal mark, thousands separator and currency sign."""
+    if lang == "fr":
+        return {
+            "number": {
+                "decimal": ",",
+                "thousands": NNBSP,
+                "grouping": [3],
+                "currency": ["", NBSP + "€"],
+            }
+        }
+    return {"number": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["€", ""]}}
 
 
 def status_label(lang: Lang, status: str | None) -> str:

@@ -20,10 +20,20 @@ FUNNEL_KINDS = {
 }
 
 
+# Breakdown -> (title, gold table, label column, reader).
+BREAKDOWNS = {
+    "product": ("products", "sales_by_product", "product_name", data.top_products),
+    "category": ("categories", "sales_by_category", "category", data.categories),
+    "country": ("countries", "sales_by_country", "country", data.countries),
+    "segment": ("segments", "sales_by_segment", "segment", data.segments),
+    "channel": ("channels", "sales_by_channel", "channel", data.channels),
+}
+
+
 def kpi_cards(ctx: Context) -> None:
     figures = data.kpis(ctx.gold, ctx.filters)
     # Money needs the room: figures are shown in full, never abbreviated.
-    cells = st.columns([2, 1, 1, 1.4, 1])
+    cells = st.columns([2, 1, 1.2, 1.4, 1])
     if figures.table is None:
         dims = ", ".join(ctx.t(f"dim_{d}") for d in sorted(ctx.filters.active, key=_dim_order))
         for cell, key in zip(
@@ -63,7 +73,7 @@ def trend(ctx: Context) -> None:
     if daily.empty:
         st.info(ctx.t("no_rows"))
         return
-    st.plotly_chart(
+    st.altair_chart(
         charts.trend(daily, ctx.lang, ctx.t("revenue"), ctx.t("orders")),
         width="stretch",
         key="chart-trend",
@@ -88,7 +98,7 @@ def ranked(ctx: Context, title: str, table_name: str, label: str, frame_fn) -> N
     if frame.empty:
         st.info(ctx.t("no_rows"))
         return
-    st.plotly_chart(
+    st.altair_chart(
         charts.ranked_bars(frame, label, "revenue", ctx.lang, ctx.t("revenue")),
         width="stretch",
         key=f"chart-{table_name}",
@@ -124,7 +134,7 @@ def funnel(ctx: Context) -> None:
         int(daily[c].sum()) for c in ("sessions_view", "sessions_cart", "sessions_purchase")
     )
     steps = [ctx.t("step_view"), ctx.t("step_cart"), ctx.t("step_purchase")]
-    st.plotly_chart(
+    st.altair_chart(
         charts.funnel(steps, [view, cart, purchase], ctx.lang), width="stretch", key="chart-funnel"
     )
     rates = st.columns(3)
@@ -136,6 +146,19 @@ def funnel(ctx: Context) -> None:
         table(ctx, daily, "funnel_daily", FUNNEL_KINDS)
 
 
+def breakdown(ctx: Context) -> None:
+    """Revenue by one dimension at a time; only the chosen one is queried and drawn."""
+    choice = st.segmented_control(
+        ctx.t("revenue_by"),
+        list(BREAKDOWNS),
+        default="product",
+        required=True,
+        format_func=lambda dim: ctx.t(f"by_{dim}"),
+        key="breakdown",
+    )
+    ranked(ctx, *BREAKDOWNS[choice])
+
+
 def render(ctx: Context) -> None:
     if ctx.gold is None:
         st.info(ctx.t("no_gold"), icon=":material/info:")
@@ -145,17 +168,7 @@ def render(ctx: Context) -> None:
     trend(ctx)
     left, right = st.columns(2)
     with left:
-        ranked(ctx, "products", "sales_by_product", "product_name", data.top_products)
-    with right:
-        ranked(ctx, "categories", "sales_by_category", "category", data.categories)
-    left, right = st.columns(2)
-    with left:
-        ranked(ctx, "countries", "sales_by_country", "country", data.countries)
-    with right:
-        ranked(ctx, "segments", "sales_by_segment", "segment", data.segments)
-    left, right = st.columns(2)
-    with left:
-        ranked(ctx, "channels", "sales_by_channel", "channel", data.channels)
+        breakdown(ctx)
     with right:
         funnel(ctx)
     top_customers(ctx)

@@ -45,7 +45,7 @@ def runs(ctx: Context) -> None:
         return
     recent = stage_df[stage_df["run_id"].isin(run_df["run_id"].head(RECENT_RUNS))]
     st.subheader(ctx.t("stage_durations"))
-    st.plotly_chart(
+    st.altair_chart(
         charts.stacked_bars(
             recent.dropna(subset=["duration_s"]),
             "run_id",
@@ -74,7 +74,7 @@ def service_health(ctx: Context) -> None:
         return
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(
+        st.altair_chart(
             charts.lines(
                 frame, "date", "error_rate", "service", ctx.lang, ctx.t("error_rate"), percent=True
             ),
@@ -87,12 +87,12 @@ def service_health(ctx: Context) -> None:
         )
         one = frame[frame["service"] == service]
         latency = one.melt(
-            id_vars=["date"], value_vars=["p50_latency_ms", "p95_latency_ms"], var_name="pct"
+            id_vars=["date"], value_vars=["p50_latency_ms", "p95_latency_ms"], var_name="percentile"
         )
-        latency["pct"] = latency["pct"].str.split("_").str[0]
-        st.plotly_chart(
+        latency["percentile"] = latency["percentile"].str.split("_").str[0]
+        st.altair_chart(
             charts.lines(
-                latency, "date", "value", "pct", ctx.lang, ctx.t("latency"), percent=False
+                latency, "date", "value", "percentile", ctx.lang, ctx.t("latency"), percent=False
             ),
             width="stretch",
             key="chart-latency",
@@ -111,7 +111,7 @@ def log_levels(ctx: Context) -> None:
         st.info(ctx.t("no_rows"))
         return
     per_day = frame.groupby(["date", "level"], as_index=False)["lines"].sum()
-    st.plotly_chart(
+    st.altair_chart(
         charts.stacked_bars(
             per_day, "date", "lines", "level", ctx.lang, ctx.t("lines"), charts.LEVEL_COLOURS
         ),

@@ -51,7 +51,7 @@ def by_reason(ctx: Context, quality: pd.DataFrame) -> None:
     if counts.empty:
         st.info(ctx.t("empty_quarantine"), icon=":material/verified:")
         return
-    st.plotly_chart(
+    st.altair_chart(
         charts.stacked_bars(
             counts, "dataset", "reason_rows", "reason", ctx.lang, ctx.t("col_rows")
         ),
@@ -104,7 +104,7 @@ def quality_trend(ctx: Context, quality: pd.DataFrame) -> None:
         return
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(
+        st.altair_chart(
             charts.lines(
                 frame.dropna(subset=["health_rate"]),
                 "run_id",
@@ -118,7 +118,7 @@ def quality_trend(ctx: Context, quality: pd.DataFrame) -> None:
             key="chart-quality-trend",
         )
     with right:
-        st.plotly_chart(
+        st.altair_chart(
             charts.stacked_bars(
                 frame, "run_id", "rows_quarantined", "dataset", ctx.lang, ctx.t("rows_quarantined")
             ),
