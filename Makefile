@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCALE  ?= medium
 
-.PHONY: demo test test-reliability lint dashboard bench system-deps clean
+.PHONY: demo test test-reliability lint dashboard bench bench-dashboard system-deps clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -52,6 +52,10 @@ dashboard: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --scale $(SCALE)
+
+# The dashboard's render times, server side and in Chromium (DATA_DIR=... for real gold).
+bench-dashboard: $(STAMP) system-deps
+	$(BIN)/python benchmarks/bench_dashboard.py --browser $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
