@@ -111,12 +111,7 @@ def browser(data_dir: Path, page: Path, visits: int) -> list[dict]:
     from salesoptic.dashboard import server
 
     port = free_port()
-    original = server.APP
-    server.APP = page
-    try:
-        process = server.start(data_dir, "127.0.0.1", port)
-    finally:
-        server.APP = original
+    process = server.start(data_dir, "127.0.0.1", port, page)
     url = server.url_of("127.0.0.1", port)
     timings = []
     try:

@@ -7,11 +7,13 @@ Expected values are computed here from the order-grain facts and the quarantine 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 from synthetic import (
     IMG_NAME,
@@ -65,6 +67,13 @@ def open_tab(at: AppTest, label: str) -> AppTest:
 
 def show_breakdown(at: AppTest, dimension: str) -> AppTest:
     return at.segmented_control(key="breakdown").set_value(dimension).run()
+
+
+def chart_rows(at: AppTest, index: int) -> tuple[dict, pd.DataFrame]:
+    """The Vega-Lite spec of the open tab's ``index``-th chart and the rows it draws."""
+    chart = at.get("vega_lite_chart")[index]
+    rows = pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pandas()
+    return json.loads(chart.proto.spec), rows
 
 
 def frame(at: AppTest, *columns: str) -> pd.DataFrame:
@@ -199,6 +208,40 @@ def test_a_language_switch_keeps_the_open_tab(app: AppTest) -> None:
     assert "sales" in metrics(app)
     app.sidebar.radio(key="lang").set_value("fr").run()
     assert "sales" in metrics(app) and "Chiffre d'affaires" not in metrics(app)
+    app.session_state["tab_fr"] = "Architecture"
+    app.run()
+    app.sidebar.radio(key="lang").set_value("en").run()
+    assert app.get("graphviz_chart") and not metrics(app)
+
+
+def test_choices_in_a_tab_outlive_a_visit_to_another(app: AppTest) -> None:
+    app.number_input(key="top_n").set_value(5).run()
+    show_breakdown(app, "country")
+    open_tab(app, "Data quality")
+    app.selectbox(key="q_dataset").set_value("customers").run()
+    open_tab(app, "Business")
+    assert app.segmented_control(key="breakdown").value == "country"
+    assert len(frame(show_breakdown(app, "product"), "Product", "Product name")) == 5
+    open_tab(app, "Data quality")
+    assert len(frame(app, "Reasons")) == 3  # the customers' quarantined rows
+
+
+def test_charts_draw_the_figures_of_the_day_and_product(app: AppTest, truth: Truth) -> None:
+    first, third = truth.dates[0], truth.dates[2]
+    app.sidebar.date_input[0].set_value((first, third)).run()
+    app.sidebar.radio(key="lang").set_value("fr").run()
+    spec, daily = chart_rows(app, 0)
+    assert spec["config"]["locale"]["number"]["decimal"] == ","
+    assert list(daily["x"]) == [d.strftime("%d/%m/%Y") for d in truth.dates[:3]]
+    per_day = truth.orders.groupby("date")["revenue_cents"].sum()
+    assert list(daily["revenue"]) == [per_day[d] / 100 for d in truth.dates[:3]]
+    # The ranked bars: the table's products, in its order, named by the axis labels.
+    spec, bars = chart_rows(app, 1)
+    names = frame(app, "Produit", "Nom du produit")["Nom du produit"]
+    labels = spec["encoding"]["y"]["axis"]["labelExpr"].removesuffix("[datum.value]")
+    assert json.loads(labels) == list(names)
+    top = truth.orders.groupby("product_name")["revenue_cents"].sum().nlargest(len(bars))
+    assert list(bars["v"]) == [c / 100 for c in top]
 
 
 def test_french_labels_numbers_and_dates(app: AppTest, truth: Truth) -> None:

@@ -143,16 +143,13 @@ def test_ranked_chart_labels_stay_strings() -> None:
     assert spec["config"]["locale"]["number"]["thousands"] == "\u202f"
 
 
-def test_a_page_that_fails_stops_the_start_with_one_sentence(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_page_that_fails_stops_the_start_with_one_sentence(tmp_path: Path) -> None:
     broken = tmp_path / "app.py"
     broken.write_text("raise RuntimeError('broken page')\n", encoding="utf-8")
-    monkeypatch.setattr(server, "APP", broken)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = server.start(tmp_path, "127.0.0.1", port)
+    process = server.start(tmp_path, "127.0.0.1", port, broken)
     try:
         with pytest.raises(UserError, match="failed on its first run"):
             server.wait_ready(process, server.url_of("127.0.0.1", port))

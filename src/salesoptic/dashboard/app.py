@@ -14,7 +14,7 @@ import streamlit as st
 
 from salesoptic.config import load_settings
 from salesoptic.dashboard import data
-from salesoptic.dashboard.components import Context, md_escape
+from salesoptic.dashboard.components import Context, keep_widget_choices, md_escape
 from salesoptic.dashboard.filters import Filters
 from salesoptic.dashboard.i18n import DEFAULT_LANG, LANGUAGES, Lang, date_input_format, t
 from salesoptic.dashboard.sections import architecture, business, operations, quality
@@ -99,6 +99,7 @@ def sidebar(data_dir: Path, gold: data.Gold | None) -> tuple[Lang, Filters]:
 
 def main() -> None:
     st.set_page_config(page_title="SalesOptic", page_icon=":bar_chart:", layout="wide")
+    keep_widget_choices()
     data_dir = load_settings().data_dir.resolve()
     gold = data.resolve_gold(data_dir)
     lang, filters = sidebar(data_dir, gold)

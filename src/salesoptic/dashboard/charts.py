@@ -13,7 +13,7 @@ import json
 import altair as alt
 import pandas as pd
 
-from salesoptic.dashboard.i18n import Lang, fmt_date, header, vega_locale
+from salesoptic.dashboard.i18n import MISSING, Lang, fmt_date, header, vega_locale
 
 HEIGHT = 340
 BAR_STEP = 26
@@ -43,8 +43,8 @@ def _floats(series: pd.Series) -> list[float | None]:
 def _labels(series: pd.Series, lang: Lang) -> list[str]:
     """Category labels: dates written for the language, anything else as its text."""
     if series.name == "date":
-        return [fmt_date(lang, v) for v in series]
-    return [str(v) for v in series]
+        return [MISSING if pd.isna(v) else fmt_date(lang, v) for v in series]
+    return [MISSING if pd.isna(v) else str(v) for v in series]
 
 
 def _finish(chart: alt.TopLevelMixin, lang: Lang) -> alt.TopLevelMixin:
@@ -196,11 +196,12 @@ def stacked_bars(
     colours: dict[str, str] | None = None,
 ) -> alt.TopLevelMixin:
     """Bars of ``y`` per ``x``, stacked by ``stack`` (a stage, a log level, a reason)."""
+    ordered = frame.sort_values(x, kind="stable")
     data = pd.DataFrame(
         {
-            "x": _labels(frame[x], lang),
-            "y": _floats(frame[y]),
-            "stack": [str(v) for v in frame[stack]],
+            "x": _labels(ordered[x], lang),
+            "y": _floats(ordered[y]),
+            "stack": [str(v) for v in ordered[stack]],
         }
     )
     # Order of first appearance: stages stay bronze, silver, gold.

@@ -29,6 +29,15 @@ from salesoptic.dashboard.i18n import (
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Widgets inside a tab whose choice outlives a visit to another tab.
+KEPT_WIDGETS = (
+    "breakdown",
+    "top_n",
+    "q_dataset",
+    "q_reason_en",
+    "q_reason_fr",
+    "latency_service",
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,23 @@ class Context:
 
     def t(self, key: str, **values: object) -> str:
         return t(self.lang, key, **values)
+
+
+def keep_widget_choices() -> None:
+    """Keep the choices of widgets in closed tabs (call first in every page run).
+
+    Streamlit forgets the value of a widget that a run does not draw, and only the open
+    tab is drawn; a value written back as session state is kept instead.
+    """
+    for key in KEPT_WIDGETS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def initial(key: str, **default: object) -> dict[str, object]:
+    """A kept widget's default, for its first drawing only (then its kept value rules;
+    Streamlit warns when a widget gets both)."""
+    return {} if key in st.session_state else default
 
 
 _MARKDOWN_SPECIAL = "\\`*_{}[]<>()#+-.!|~:$&"

@@ -401,17 +401,19 @@ def date_input_format(lang: Lang) -> str:
 
 
 def vega_locale(lang: Lang) -> dict[str, object]:
-    """Vega's number locale: decimal mark, thousands separator and currency sign."""
-    if lang == "fr":
-        return {
-            "number": {
-                "decimal": ",",
-                "thousands": NNBSP,
-                "grouping": [3],
-                "currency": ["", NBSP + "€"],
-            }
+    """Vega's number locale: the decimal mark and thousands separator of ``fmt_number``.
+
+    Vega requires a currency; charts never format one, so it is left empty.
+    """
+    decimal, thousands = (",", NNBSP) if lang == "fr" else (".", ",")
+    return {
+        "number": {
+            "decimal": decimal,
+            "thousands": thousands,
+            "grouping": [3],
+            "currency": ["", ""],
         }
-    return {"number": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["€", ""]}}
+    }
 
 
 def status_label(lang: Lang, status: str | None) -> str:

@@ -36,14 +36,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def streamlit_args(host: str, port: int) -> list[str]:
+def streamlit_args(host: str, port: int, page: Path = APP) -> list[str]:
     """The ``streamlit run`` command line (the Python running this one)."""
     return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(APP),
+        str(page),
         "--server.address",
         host,
         "--server.port",
@@ -77,14 +77,16 @@ def _check_port(host: str, port: int) -> None:
             ) from None
 
 
-def start(data_dir: Path, host: str = "127.0.0.1", port: int = 8501) -> subprocess.Popen:
-    """Start the server in the background; the caller stops it (``terminate``)."""
+def start(
+    data_dir: Path, host: str = "127.0.0.1", port: int = 8501, page: Path = APP
+) -> subprocess.Popen:
+    """Start the server of ``page`` in the background; the caller stops it (``terminate``)."""
     _check_port(host, port)
     env = os.environ | {
         "SALESOPTIC_DATA_DIR": str(Path(data_dir).resolve()),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     }
-    return subprocess.Popen(streamlit_args(host, port), env=env, stdin=subprocess.DEVNULL)
+    return subprocess.Popen(streamlit_args(host, port, page), env=env, stdin=subprocess.DEVNULL)
 
 
 def wait_ready(process: subprocess.Popen, url: str, timeout: float = READY_TIMEOUT_S) -> None:
@@ -111,16 +113,18 @@ def wait_ready(process: subprocess.Popen, url: str, timeout: float = READY_TIMEO
 
 
 def _run_page_once(url: str, timeout: float) -> None:
+    """Run the page once; Streamlit answers 503 with ``error`` or ``timeout`` (60 s)."""
     try:
         with urllib.request.urlopen(f"{url}/_stcore/script-health-check", timeout=timeout):
             return
     except urllib.error.HTTPError as exc:
-        raise UserError(
-            f"The dashboard page failed on its first run (HTTP {exc.code}); "
-            "the server's output above says why."
-        ) from None
+        if exc.read(100).strip() != b"timeout":
+            raise UserError(
+                "The dashboard page failed on its first run; the server's output above says why."
+            ) from None
     except (urllib.error.URLError, OSError):
-        raise UserError(f"The dashboard at {url} did not finish its first run in time.") from None
+        pass
+    raise UserError(f"The dashboard at {url} did not finish its first run in time.")
 
 
 def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:

@@ -1,5 +1,5 @@
-"""Business: key figures, daily trend, products, categories, countries, segments,
-channels, top customers and the session funnel."""
+"""Business: key figures, daily trend, revenue by one chosen dimension (product, category,
+country, segment or channel), top customers and the session funnel."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from functools import partial
 import streamlit as st
 
 from salesoptic.dashboard import charts, data
-from salesoptic.dashboard.components import Context, missing_table, table, unapplied_note
+from salesoptic.dashboard.components import (
+    Context,
+    initial,
+    missing_table,
+    table,
+    unapplied_note,
+)
 from salesoptic.dashboard.i18n import MISSING, fmt_int, fmt_money, fmt_pct
 
 TOP_CUSTOMERS = 25
@@ -91,7 +97,9 @@ def ranked(ctx: Context, title: str, table_name: str, label: str, frame_fn) -> N
     if missing_table(ctx, table_name):
         return
     if table_name == "sales_by_product":
-        limit = st.number_input(ctx.t("top_n"), min_value=3, max_value=100, value=10, key="top_n")
+        limit = st.number_input(
+            ctx.t("top_n"), min_value=3, max_value=100, key="top_n", **initial("top_n", value=10)
+        )
         frame_fn = partial(frame_fn, limit=int(limit))
     unapplied_note(ctx, table_name)
     frame = frame_fn(ctx.gold, ctx.filters)
@@ -151,10 +159,11 @@ def breakdown(ctx: Context) -> None:
     choice = st.segmented_control(
         ctx.t("revenue_by"),
         list(BREAKDOWNS),
-        default="product",
         required=True,
         format_func=lambda dim: ctx.t(f"by_{dim}"),
         key="breakdown",
+        label_visibility="collapsed",
+        **initial("breakdown", default="product"),
     )
     ranked(ctx, *BREAKDOWNS[choice])
 
