@@ -15,6 +15,7 @@ import pytest
 from salesoptic.config import load_settings
 from salesoptic.errors import UserError
 from salesoptic.generate import GenerateSpec, generate
+from salesoptic.pipeline.gold_increment import DAILY_TABLES as DAILY_BY_SOURCE
 from salesoptic.pipeline.runlog import INTERRUPTED, RunLog, run_lock
 from salesoptic.pipeline.runner import RunFailed, run_pipeline
 from salesoptic.runtime.postgres import free_port
@@ -48,21 +49,43 @@ def generate_batch(data_dir: Path, pg_url: str, batch: int, seed: int = 21) -> N
     generate(spec, data_dir / "source", pg_url)
 
 
+DAILY_TABLES = {table for tables in DAILY_BY_SOURCE.values() for table in tables}
+
+
+def recomputed_dates(results) -> dict[str, int | None]:
+    """Per daily table of the gold stage: dates recomputed (None: computed in full)."""
+    gold = next(r for r in results if r.stage == "gold")
+    return {t.table: t.dates_recomputed for t in gold.datasets if t.table in DAILY_TABLES}
+
+
+def source_dates(data_dir: Path) -> set[str]:
+    """Days of the generated events files (``events_<day>.json``)."""
+    return {p.stem.removeprefix("events_") for p in (data_dir / "source" / "events").iterdir()}
+
+
 def test_gold_after_two_batches_equals_one_run_over_both(spark, tmp_path, pg_url) -> None:
     incremental, at_once = tmp_path / "incremental", tmp_path / "at_once"
     generate_batch(incremental, pg_url, 1)
     _, results = run_pipeline(settings_for(incremental, pg_url))
     assert [r.stage for r in results] == ["bronze", "silver", "gold"]
+    assert set(recomputed_dates(results).values()) == {None}
     first_gold = snapshot_gold(incremental)
     assert first_gold["daily_sales"], "gold holds the sales"
 
-    # A rerun with nothing new changes no gold content and adds no silver rows.
-    run_pipeline(settings_for(incremental, pg_url))
+    # A rerun with nothing new changes no gold content and adds no silver rows; the daily
+    # tables of events and logs are copied from the previous version, no date recomputed.
+    _, results = run_pipeline(settings_for(incremental, pg_url))
     assert snapshot_gold(incremental) == first_gold
+    assert set(recomputed_dates(results).values()) == {0}
 
+    days_before = source_dates(incremental)
     generate_batch(incremental, pg_url, 2)
-    run_pipeline(settings_for(incremental, pg_url))
+    new_days = source_dates(incremental) - days_before
+    _, results = run_pipeline(settings_for(incremental, pg_url))
     two_runs = snapshot_gold(incremental)
+    # Only the days batch 2 added are recomputed (its files may hold late records too).
+    recomputed = recomputed_dates(results)
+    assert len(new_days) <= min(recomputed.values()) < len(two_runs["funnel_daily"])
 
     generate_batch(at_once, pg_url, 1)
     generate_batch(at_once, pg_url, 2)

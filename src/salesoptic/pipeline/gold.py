@@ -2,8 +2,9 @@
 
 Every function here but ``cached_gold`` is a pure transformation (DataFrame API and
 ``pyspark.sql.functions`` only): no reads, no writes, no actions. ``cached_gold`` persists
-the joined sales and runs the money check on them. Publication lives in
-``salesoptic.pipeline.publish``.
+the joined sales, runs the money check on them and, in an incremental run, reads the
+current version's daily tables (see ``salesoptic.pipeline.gold_increment``). Publication
+lives in ``salesoptic.pipeline.publish``.
 
 Conventions shared by every table:
 
@@ -34,6 +35,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from salesoptic.pipeline.gold_increment import DAILY_TABLES, Increment
 from salesoptic.pipeline.revenue_check import require_revenue_fits
 
 MONEY = T.DecimalType(18, 2)
@@ -450,6 +452,41 @@ def pipeline_runs_df(spark: SparkSession, runs: Iterable[Mapping[str, Any]]) -> 
 
 # --- the whole gold layer ---------------------------------------------------------------
 
+DAILY_AGGREGATIONS = {
+    "funnel_daily": agg_funnel_daily,
+    "service_health_daily": agg_service_health_daily,
+    "log_levels_daily": agg_log_levels_daily,
+}
+
+
+def updated_daily(
+    table: str, previous_df: DataFrame, silver_df: DataFrame, dates: Iterable[Any]
+) -> DataFrame:
+    """A daily table with ``dates`` recomputed from silver and every other date kept.
+
+    Each row of these tables depends only on the silver rows of its own date, so the kept
+    rows are the ones a full recomputation would give (``gold_increment``).
+    """
+    chosen = list(dates)
+    kept = previous_df.where(~F.col("date").isin(chosen)).select(*GOLD_COLUMNS[table])
+    fresh = DAILY_AGGREGATIONS[table](silver_df.where(F.col("date").isin(chosen)))
+    return kept.unionByName(fresh)
+
+
+def _daily(
+    silver: Mapping[str, DataFrame], previous: Mapping[str, DataFrame], increment: Increment | None
+) -> dict[str, DataFrame]:
+    tables = {}
+    for dataset, names in DAILY_TABLES.items():
+        for table in names:
+            if increment is None:
+                tables[table] = DAILY_AGGREGATIONS[table](silver[dataset])
+            else:
+                tables[table] = updated_daily(
+                    table, previous[table], silver[dataset], increment.dates[dataset]
+                )
+    return tables
+
 
 def coalesce_small(table: str, df: DataFrame) -> DataFrame:
     """Write small aggregates as one file; leave per-customer tables to adaptive execution."""
@@ -461,6 +498,7 @@ def _build(
     silver: Mapping[str, DataFrame],
     runs: list[dict],
     spark: SparkSession,
+    daily: Mapping[str, DataFrame],
 ) -> dict[str, DataFrame]:
     tables = {
         "daily_sales": agg_daily_sales(sales_df),
@@ -470,9 +508,9 @@ def _build(
         "sales_by_segment": agg_sales_by_segment(sales_df),
         "sales_by_channel": agg_sales_by_channel(sales_df),
         "customer_value": agg_customer_value(sales_df),
-        "funnel_daily": agg_funnel_daily(silver["events"]),
-        "service_health_daily": agg_service_health_daily(silver["logs"]),
-        "log_levels_daily": agg_log_levels_daily(silver["logs"]),
+        "funnel_daily": daily["funnel_daily"],
+        "service_health_daily": daily["service_health_daily"],
+        "log_levels_daily": daily["log_levels_daily"],
         "data_quality": quality_df(spark, runs),
         "pipeline_runs": pipeline_runs_df(spark, runs),
     }
@@ -496,14 +534,20 @@ def build_gold(
     Pure and lazy: nothing is read or cached until the caller writes the tables. To
     reuse the joined sales across the seven sales tables, use ``cached_gold``.
     """
-    return _build(_enrich(silver), silver, runs, spark)
+    return _build(_enrich(silver), silver, runs, spark, _daily(silver, {}, None))
 
 
 @contextlib.contextmanager
 def cached_gold(
-    silver: Mapping[str, DataFrame], runs: list[dict], spark: SparkSession
+    silver: Mapping[str, DataFrame],
+    runs: list[dict],
+    spark: SparkSession,
+    increment: Increment | None = None,
 ) -> Iterator[dict[str, DataFrame]]:
     """``build_gold`` with the joined sales persisted for the duration of the block.
+
+    With an ``increment``, the daily tables of events and logs recompute only its dates
+    and take the other dates from its previous version (``updated_daily``).
 
     The money check (``revenue_check``) runs first, on the persisted sales: its one pass
     materializes the join (memory, spilling to disk), and every sales table then reads
@@ -513,6 +557,15 @@ def cached_gold(
     sales_df = _enrich(silver).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         require_revenue_fits(sales_df, named_from=silver["sales"])
-        yield _build(sales_df, silver, runs, spark)
+        previous = (
+            {}
+            if increment is None
+            else {
+                table: spark.read.parquet(increment.previous_table(table))
+                for names in DAILY_TABLES.values()
+                for table in names
+            }
+        )
+        yield _build(sales_df, silver, runs, spark, _daily(silver, previous, increment))
     finally:
         sales_df.unpersist()

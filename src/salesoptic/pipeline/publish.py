@@ -3,7 +3,8 @@
 Layout under the gold directory::
 
     versions/<id>/<table>/part-*.parquet   every table of one publication, in full
-    versions/<id>/_manifest.json           written last: its presence marks <id> complete
+    versions/<id>/_manifest.json           written last: its presence marks <id> complete;
+                                           it also names the silver runs <id> was computed from
     current -> versions/<id>               relative symbolic link, the only path readers use
 
 Protocol of ``publish_gold``: write every table under a fresh ``versions/<id>/``, flush the
@@ -67,6 +68,16 @@ def _read_manifest(version_dir: Path) -> dict | None:
     except (OSError, ValueError, TypeError, KeyError):
         return None
     return manifest
+
+
+def current_manifest(gold_dir: Path) -> tuple[Path, dict] | None:
+    """The folder and manifest of the version ``current`` points at, if it is complete."""
+    version = current_version(gold_dir)
+    if version is None:
+        return None
+    version_dir = Path(gold_dir) / VERSIONS / version
+    manifest = _read_manifest(version_dir)
+    return None if manifest is None else (version_dir, manifest)
 
 
 def current_version(gold_dir: Path) -> str | None:
@@ -184,11 +195,17 @@ def _write_table(df: DataFrame, path: Path) -> int:
 
 
 def publish_gold(
-    tables: Mapping[str, DataFrame], gold_dir: Path, version_id: str, keep: int = 5
+    tables: Mapping[str, DataFrame],
+    gold_dir: Path,
+    version_id: str,
+    keep: int = 5,
+    silver_runs: Mapping[str, list[str]] | None = None,
 ) -> Path:
     """Write ``tables`` as version ``version_id`` and make it ``current`` atomically.
 
-    Returns the version's folder. Afterwards, the newest ``keep`` complete versions and
+    ``silver_runs`` (fact dataset → committed silver runs the tables were computed from)
+    goes into the manifest, for the next run's ``gold_increment``. Returns the version's
+    folder. Afterwards, the newest ``keep`` complete versions and
     the current one are kept; older versions and incomplete leftovers are deleted.
     """
     if not _VERSION_ID.fullmatch(version_id):
@@ -217,6 +234,7 @@ def publish_gold(
             "created_at": datetime.now(timezone.utc).isoformat(),
             "format": "parquet",
             "tables": manifest_tables,
+            **({"silver_runs": dict(silver_runs)} if silver_runs is not None else {}),
         },
     )
     _point_current(gold_dir, version_id)

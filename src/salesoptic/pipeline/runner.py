@@ -110,13 +110,25 @@ def _silver(spark, settings: Settings, run_id: str, progress, record) -> StageRe
 
 
 def _gold(spark, settings: Settings, run_id: str, progress, record, log: RunLog) -> StageResult:
-    from salesoptic.contracts.reasons import DATASETS
+    from salesoptic.contracts.reasons import DATASETS, FACT_DATASETS
     from salesoptic.pipeline.gold import cached_gold
+    from salesoptic.pipeline.gold_increment import plan_increment
     from salesoptic.pipeline.publish import list_versions, publish_gold
-    from salesoptic.pipeline.silver import read_silver
+    from salesoptic.pipeline.silver import SilverStore, read_silver
 
-    progress("gold: computing and publishing the KPI tables")
     started, started_at = time.monotonic(), utc_now()
+    silver_runs = {ds: SilverStore(settings, ds).committed_runs() for ds in FACT_DATASETS}
+    increment = plan_increment(
+        settings.gold_dir.absolute(), settings.silver_dir.absolute(), silver_runs
+    )
+    if increment is None:
+        progress("gold: computing and publishing the KPI tables")
+    else:
+        days = len(set().union(*increment.dates.values()))
+        progress(
+            f"gold: computing and publishing the KPI tables ({days} new day(s) of events "
+            f"and logs; earlier days taken from gold version {increment.previous.name})"
+        )
     silver = {dataset: read_silver(spark, settings, dataset) for dataset in DATASETS}
     rows_in = sum(df.count() for df in silver.values())  # Parquet footers: cheap
     # The gold stage is recorded as succeeded inside the gold it publishes: that gold
@@ -130,14 +142,15 @@ def _gold(spark, settings: Settings, run_id: str, progress, record, log: RunLog)
          "rows_in": rows_in, "rows_out": None},
     ]  # fmt: skip
     runs = [r for r in log.runs() if r["run_id"] != run_id] + [finished]
-    with cached_gold(silver, runs, spark) as tables:
-        publish_gold(tables, settings.gold_dir.absolute(), run_id, settings.gold_keep)
+    with cached_gold(silver, runs, spark, increment) as tables:
+        publish_gold(tables, settings.gold_dir.absolute(), run_id, settings.gold_keep, silver_runs)
     published = next(v for v in list_versions(settings.gold_dir.absolute()) if v.id == run_id)
+    recomputed = {} if increment is None else increment.recomputed_dates()
     return StageResult(
         "gold",
         rows_in=rows_in,
         rows_out=sum(published.rows.values()),
-        datasets=[_TableCount(t, n) for t, n in sorted(published.rows.items())],
+        datasets=[_TableCount(t, n, recomputed.get(t)) for t, n in sorted(published.rows.items())],
     )
 
 
@@ -145,6 +158,8 @@ def _gold(spark, settings: Settings, run_id: str, progress, record, log: RunLog)
 class _TableCount:
     table: str
     rows: int
+    # Days recomputed of a daily table updated incrementally; None: computed in full.
+    dates_recomputed: int | None = None
 
 
 def run_pipeline(
