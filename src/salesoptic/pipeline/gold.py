@@ -2,7 +2,7 @@
 
 Every function here but ``cached_gold`` is a pure transformation (DataFrame API and
 ``pyspark.sql.functions`` only): no reads, no writes, no actions. ``cached_gold`` persists
-the joined sales, runs the money check on them and, in an incremental run, reads the
+the sales parts, runs the money check on them and, in an incremental run, reads the
 current version's daily tables (see ``salesoptic.pipeline.gold_increment``). Publication
 lives in ``salesoptic.pipeline.publish``.
 
@@ -16,17 +16,19 @@ Conventions shared by every table:
 - grouped sales tables hold only groups with at least one order; dimension attributes come
   from the current silver dimension (one row per id), joined on the id.
 
-Silver is read once for the sales tables: ``enrich_sales`` joins sales to both dimensions
-and prunes to the columns the tables use, and every sales table starts from that one
-DataFrame. ``build_gold`` itself stays pure and caches nothing; ``cached_gold`` wraps it
-and persists the shared sales DataFrame for the duration of a ``with`` block, so that
-writing the seven sales tables scans and joins silver sales once instead of seven times.
+Silver sales are read once for the seven sales tables: ``sales_parts`` prunes them to the
+columns the tables use and aggregates them per customer and per product, and only those
+aggregates are joined to the dimensions (a million customers, not every sale); the tables
+by country, segment and category sum them. ``build_gold`` itself stays pure and caches
+nothing; ``cached_gold`` wraps it and persists the three parts for the duration of a
+``with`` block, so that writing the seven tables scans silver sales once.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -166,79 +168,88 @@ def ratio(numerator: Column, denominator: Column) -> Column:
 # --- sales ------------------------------------------------------------------------------
 
 
-def enrich_sales(sales_df: DataFrame, customers_df: DataFrame, products_df: DataFrame) -> DataFrame:
-    """One row per sale (= one order) with the attributes every sales table needs.
+@dataclass(frozen=True)
+class SalesParts:
+    """Silver sales reduced once for the seven sales tables.
 
-    Columns: ``date, sold_at, customer_id, product_id, channel, quantity, unit_price,
-    customer_name, country, segment, product_name, category``. Dimensions are joined on
-    their id with a left join, so a sale is never lost from the revenue totals even if a
-    dimension row were missing (silver guarantees it is not).
+    ``lines``: one row per sale (``date, sold_at, customer_id, product_id, channel,
+    quantity, unit_price``). ``per_customer`` and ``per_product``: orders, units, revenue
+    (and first and last order) per id, with the dimension's attributes joined to these
+    aggregates rather than to every sale. Counts and sums add up exactly, and each
+    customer has one country and segment and each product one category, so the tables by
+    country, segment and category are sums of these rows.
     """
-    customer_attrs_df = customers_df.select(
-        "customer_id",
-        F.col("name").alias("customer_name"),
-        "country",
-        "segment",
+
+    lines: DataFrame
+    per_customer: DataFrame
+    per_product: DataFrame
+
+
+def _totals(lines_df: DataFrame, key: str, *extra: Column) -> DataFrame:
+    return lines_df.groupBy(key).agg(
+        F.count(F.lit(1)).alias("orders"),
+        F.sum("quantity").cast("long").alias("units"),
+        revenue_of(F.col("quantity"), F.col("unit_price")).alias("revenue"),
+        *extra,
     )
+
+
+def sales_parts(sales_df: DataFrame, customers_df: DataFrame, products_df: DataFrame) -> SalesParts:
+    """The sales lines and their per-customer and per-product aggregates.
+
+    Dimensions are joined with a left join, so a sale is never lost from the totals even
+    if a dimension row were missing (silver guarantees it is not).
+    """
+    lines_df = sales_df.select(
+        "date", "sold_at", "customer_id", "product_id", "channel", "quantity", "unit_price"
+    )
+    customer_attrs_df = customers_df.select("customer_id", "name", "country", "segment")
     product_attrs_df = products_df.select(
-        "product_id",
-        F.col("name").alias("product_name"),
-        "category",
+        "product_id", F.col("name").alias("product_name"), "category"
     )
-    return (
-        sales_df.select(
-            "date",
-            "sold_at",
-            "customer_id",
-            "product_id",
-            "channel",
-            "quantity",
-            "unit_price",
-        )
-        .join(customer_attrs_df, on="customer_id", how="left")
-        .join(product_attrs_df, on="product_id", how="left")
+    per_customer_df = _totals(
+        lines_df,
+        "customer_id",
+        F.min("sold_at").alias("first_order_at"),
+        F.max("sold_at").alias("last_order_at"),
+    ).join(customer_attrs_df, on="customer_id", how="left")
+    per_product_df = _totals(lines_df, "product_id").join(
+        product_attrs_df, on="product_id", how="left"
+    )
+    return SalesParts(lines_df, per_customer_df, per_product_df)
+
+
+def _summed(parts_df: DataFrame, key: str, *extra: Column) -> DataFrame:
+    """Per-id totals summed into groups of ``key`` (exact: longs and decimals)."""
+    return parts_df.groupBy(key).agg(
+        F.sum("orders").cast("long").alias("orders"),
+        F.sum("units").cast("long").alias("units"),
+        F.sum("revenue").cast(MONEY).alias("revenue"),
+        *extra,
     )
 
 
-def agg_daily_sales(sales_df: DataFrame) -> DataFrame:
+def agg_daily_sales(lines_df: DataFrame) -> DataFrame:
     """Grain: one row per UTC date with at least one order."""
     return (
-        sales_df.groupBy("date")
-        .agg(
-            F.count(F.lit(1)).alias("orders"),
-            F.sum("quantity").cast("long").alias("units"),
-            revenue_of(F.col("quantity"), F.col("unit_price")).alias("revenue"),
-            F.countDistinct("customer_id").alias("customers"),
-        )
+        _totals(lines_df, "date", F.countDistinct("customer_id").alias("customers"))
         .withColumn("avg_order_value", avg_order_value(F.col("revenue"), F.col("orders")))
         .select(*GOLD_COLUMNS["daily_sales"])
     )
 
 
-def agg_sales_by_product(sales_df: DataFrame) -> DataFrame:
+def agg_sales_by_product(per_product_df: DataFrame) -> DataFrame:
     """Grain: one row per product with at least one order; name and category are current."""
-    return (
-        sales_df.groupBy("product_id", "product_name", "category")
-        .agg(
-            F.count(F.lit(1)).alias("orders"),
-            F.sum("quantity").cast("long").alias("units"),
-            revenue_of(F.col("quantity"), F.col("unit_price")).alias("revenue"),
-        )
-        .select(*GOLD_COLUMNS["sales_by_product"])
-    )
+    return per_product_df.select(*GOLD_COLUMNS["sales_by_product"])
 
 
-def agg_sales_by_category(sales_df: DataFrame) -> DataFrame:
+def agg_sales_by_category(per_product_df: DataFrame) -> DataFrame:
     """Grain: one row per product category with at least one order.
 
     ``revenue_share`` is the category's revenue over the total revenue of all sales, as a
     double; the categories' shares sum to 1.
     """
-    category_df = sales_df.groupBy("category").agg(
-        F.count(F.lit(1)).alias("orders"),
-        F.sum("quantity").cast("long").alias("units"),
-        revenue_of(F.col("quantity"), F.col("unit_price")).alias("revenue"),
-    )
+    category_df = _summed(per_product_df, "category")
     # The total is taken from the category aggregate itself (one row), so both sides of
     # the cross join share one shuffle and the shares are consistent with the rows.
     total_df = category_df.agg(F.sum("revenue").alias("total_revenue"))
@@ -249,62 +260,33 @@ def agg_sales_by_category(sales_df: DataFrame) -> DataFrame:
     )
 
 
-def agg_sales_by_country(sales_df: DataFrame) -> DataFrame:
+def agg_sales_by_country(per_customer_df: DataFrame) -> DataFrame:
     """Grain: one row per customer country with at least one order."""
-    return (
-        sales_df.groupBy("country")
-        .agg(
-            F.count(F.lit(1)).alias("orders"),
-            F.sum("quantity").cast("long").alias("units"),
-            revenue_of(F.col("quantity"), F.col("unit_price")).alias("revenue"),
-            F.countDistinct("customer_id").alias("customers"),
-        )
-        .select(*GOLD_COLUMNS["sales_by_country"])
+    return _summed(per_customer_df, "country", F.count("customer_id").alias("customers")).select(
+        *GOLD_COLUMNS["sales_by_country"]
     )
 
 
-def agg_sales_by_segment(sales_df: DataFrame) -> DataFrame:
+def agg_sales_by_segment(per_customer_df: DataFrame) -> DataFrame:
     """Grain: one row per customer segment with at least one order."""
     return (
-        sales_df.groupBy("segment")
-        .agg(
-            F.count(F.lit(1)).alias("orders"),
-            revenue_of(F.col("quantity"), F.col("unit_price")).alias("revenue"),
-        )
+        _summed(per_customer_df, "segment")
         .withColumn("avg_order_value", avg_order_value(F.col("revenue"), F.col("orders")))
         .select(*GOLD_COLUMNS["sales_by_segment"])
     )
 
 
-def agg_sales_by_channel(sales_df: DataFrame) -> DataFrame:
+def agg_sales_by_channel(lines_df: DataFrame) -> DataFrame:
     """Grain: one row per sales channel with at least one order."""
-    return (
-        sales_df.groupBy("channel")
-        .agg(
-            F.count(F.lit(1)).alias("orders"),
-            F.sum("quantity").cast("long").alias("units"),
-            revenue_of(F.col("quantity"), F.col("unit_price")).alias("revenue"),
-        )
-        .select(*GOLD_COLUMNS["sales_by_channel"])
-    )
+    return _totals(lines_df, "channel").select(*GOLD_COLUMNS["sales_by_channel"])
 
 
-def agg_customer_value(sales_df: DataFrame) -> DataFrame:
+def agg_customer_value(per_customer_df: DataFrame) -> DataFrame:
     """Grain: one row per customer with at least one order.
 
     ``first_order_at`` and ``last_order_at`` are the earliest and latest ``sold_at``.
     """
-    return (
-        sales_df.groupBy("customer_id", "customer_name", "country", "segment")
-        .agg(
-            F.count(F.lit(1)).alias("orders"),
-            revenue_of(F.col("quantity"), F.col("unit_price")).alias("revenue"),
-            F.min("sold_at").alias("first_order_at"),
-            F.max("sold_at").alias("last_order_at"),
-        )
-        .withColumnRenamed("customer_name", "name")
-        .select(*GOLD_COLUMNS["customer_value"])
-    )
+    return per_customer_df.select(*GOLD_COLUMNS["customer_value"])
 
 
 # --- clickstream ------------------------------------------------------------------------
@@ -453,6 +435,7 @@ def pipeline_runs_df(spark: SparkSession, runs: Iterable[Mapping[str, Any]]) -> 
 # --- the whole gold layer ---------------------------------------------------------------
 
 DAILY_AGGREGATIONS = {
+    "daily_sales": agg_daily_sales,
     "funnel_daily": agg_funnel_daily,
     "service_health_daily": agg_service_health_daily,
     "log_levels_daily": agg_log_levels_daily,
@@ -474,16 +457,19 @@ def updated_daily(
 
 
 def _daily(
-    silver: Mapping[str, DataFrame], previous: Mapping[str, DataFrame], increment: Increment | None
+    sources: Mapping[str, DataFrame],
+    previous: Mapping[str, DataFrame],
+    increment: Increment | None,
 ) -> dict[str, DataFrame]:
+    """The daily tables from ``sources`` (fact dataset → rows with a ``date``)."""
     tables = {}
     for dataset, names in DAILY_TABLES.items():
         for table in names:
             if increment is None:
-                tables[table] = DAILY_AGGREGATIONS[table](silver[dataset])
+                tables[table] = DAILY_AGGREGATIONS[table](sources[dataset])
             else:
                 tables[table] = updated_daily(
-                    table, previous[table], silver[dataset], increment.dates[dataset]
+                    table, previous[table], sources[dataset], increment.dates[dataset]
                 )
     return tables
 
@@ -494,20 +480,20 @@ def coalesce_small(table: str, df: DataFrame) -> DataFrame:
 
 
 def _build(
-    sales_df: DataFrame,
+    sales: SalesParts,
     silver: Mapping[str, DataFrame],
     runs: list[dict],
     spark: SparkSession,
     daily: Mapping[str, DataFrame],
 ) -> dict[str, DataFrame]:
     tables = {
-        "daily_sales": agg_daily_sales(sales_df),
-        "sales_by_product": agg_sales_by_product(sales_df),
-        "sales_by_category": agg_sales_by_category(sales_df),
-        "sales_by_country": agg_sales_by_country(sales_df),
-        "sales_by_segment": agg_sales_by_segment(sales_df),
-        "sales_by_channel": agg_sales_by_channel(sales_df),
-        "customer_value": agg_customer_value(sales_df),
+        "daily_sales": daily["daily_sales"],
+        "sales_by_product": agg_sales_by_product(sales.per_product),
+        "sales_by_category": agg_sales_by_category(sales.per_product),
+        "sales_by_country": agg_sales_by_country(sales.per_customer),
+        "sales_by_segment": agg_sales_by_segment(sales.per_customer),
+        "sales_by_channel": agg_sales_by_channel(sales.lines),
+        "customer_value": agg_customer_value(sales.per_customer),
         "funnel_daily": daily["funnel_daily"],
         "service_health_daily": daily["service_health_daily"],
         "log_levels_daily": daily["log_levels_daily"],
@@ -517,11 +503,15 @@ def _build(
     return {name: coalesce_small(name, df) for name, df in tables.items()}
 
 
-def _enrich(silver: Mapping[str, DataFrame]) -> DataFrame:
+def _daily_sources(sales: SalesParts, silver: Mapping[str, DataFrame]) -> dict[str, DataFrame]:
+    return {"sales": sales.lines, "events": silver["events"], "logs": silver["logs"]}
+
+
+def _sales(silver: Mapping[str, DataFrame]) -> SalesParts:
     missing = sorted({"sales", "events", "logs", "customers", "products"} - set(silver))
     if missing:
         raise ValueError(f"Gold needs the silver datasets {', '.join(missing)}, not given.")
-    return enrich_sales(silver["sales"], silver["customers"], silver["products"])
+    return sales_parts(silver["sales"], silver["customers"], silver["products"])
 
 
 def build_gold(
@@ -532,9 +522,10 @@ def build_gold(
     ``silver`` maps ``sales, events, logs, customers, products`` to DataFrames with the
     silver schemas; ``runs`` are run records (the JSON shape of docs/data-contracts.md).
     Pure and lazy: nothing is read or cached until the caller writes the tables. To
-    reuse the joined sales across the seven sales tables, use ``cached_gold``.
+    reuse the sales lines and aggregates across the seven sales tables, use ``cached_gold``.
     """
-    return _build(_enrich(silver), silver, runs, spark, _daily(silver, {}, None))
+    sales = _sales(silver)
+    return _build(sales, silver, runs, spark, _daily(_daily_sources(sales, silver), {}, None))
 
 
 @contextlib.contextmanager
@@ -544,19 +535,26 @@ def cached_gold(
     spark: SparkSession,
     increment: Increment | None = None,
 ) -> Iterator[dict[str, DataFrame]]:
-    """``build_gold`` with the joined sales persisted for the duration of the block.
+    """``build_gold`` with the sales parts persisted for the duration of the block.
 
     With an ``increment``, the daily tables of events and logs recompute only its dates
     and take the other dates from its previous version (``updated_daily``).
 
-    The money check (``revenue_check``) runs first, on the persisted sales: its one pass
-    materializes the join (memory, spilling to disk), and every sales table then reads
-    it from the cache. A revenue beyond ``decimal(18,2)`` raises ``UserError`` before any
-    table is computed. The cache is released when the block ends.
+    The money check (``revenue_check``) runs first, on the persisted sales lines: its one
+    pass materializes them (memory, spilling to disk); the per-customer and per-product
+    aggregates are computed from them once and persisted too, and every sales table reads
+    from these caches. A revenue beyond ``decimal(18,2)`` raises ``UserError`` before any
+    table is computed. The caches are released when the block ends.
     """
-    sales_df = _enrich(silver).persist(StorageLevel.MEMORY_AND_DISK)
+    parts = _sales(silver)
+    sales = SalesParts(
+        *(
+            df.persist(StorageLevel.MEMORY_AND_DISK)
+            for df in (parts.lines, parts.per_customer, parts.per_product)
+        )
+    )
     try:
-        require_revenue_fits(sales_df, named_from=silver["sales"])
+        require_revenue_fits(sales.lines, named_from=silver["sales"])
         previous = (
             {}
             if increment is None
@@ -566,6 +564,8 @@ def cached_gold(
                 for table in names
             }
         )
-        yield _build(sales_df, silver, runs, spark, _daily(silver, previous, increment))
+        daily = _daily(_daily_sources(sales, silver), previous, increment)
+        yield _build(sales, silver, runs, spark, daily)
     finally:
-        sales_df.unpersist()
+        for df in (sales.lines, sales.per_customer, sales.per_product):
+            df.unpersist()

@@ -1,15 +1,16 @@
-"""Which dates of gold's daily log and clickstream tables a run has to recompute.
+"""Which dates of gold's daily tables a run has to recompute.
 
 Silver facts only grow: each run adds one folder ``run=<id>/date=<day>/`` per dataset and
 never changes an earlier run's. A gold version's manifest names the silver runs it was
-computed from. The daily tables read from events and logs (``funnel_daily``,
-``service_health_daily``, ``log_levels_daily``) can then change only on the dates that the
-newer runs wrote: the next gold recomputes those dates from all of silver and copies
-every other date's rows from the current version, which gives the same rows as a full
-recomputation. Anything that breaks the premise (no complete current version, a version
-without that record, a recorded run no longer in silver, a folder that is not a date)
-means a full recomputation. The sales tables are always recomputed in full: a changed
-customer or product changes their rows on every date.
+computed from. The daily tables that read one fact dataset and no dimension
+(``daily_sales``, ``funnel_daily``, ``service_health_daily``, ``log_levels_daily``) can then
+change only on the dates that the newer runs wrote: the next gold recomputes those dates
+from all of silver and copies every other date's rows from the current version, which
+gives the same rows as a full recomputation. Anything that breaks the premise (no
+complete current version, a version without that record, a recorded run no longer in
+silver, a folder that is not a date) means a full recomputation. The other sales tables
+are always recomputed in full: a changed customer or product can change any of their
+rows.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from salesoptic.pipeline.publish import current_manifest
 
 DAILY_TABLES: dict[str, tuple[str, ...]] = {
+    "sales": ("daily_sales",),
     "events": ("funnel_daily",),
     "logs": ("service_health_daily", "log_levels_daily"),
 }

@@ -126,8 +126,8 @@ def _gold(spark, settings: Settings, run_id: str, progress, record, log: RunLog)
     else:
         days = len(set().union(*increment.dates.values()))
         progress(
-            f"gold: computing and publishing the KPI tables ({days} new day(s) of events "
-            f"and logs; earlier days taken from gold version {increment.previous.name})"
+            f"gold: computing and publishing the KPI tables ({days} new day(s) for the daily "
+            f"tables; earlier days taken from gold version {increment.previous.name})"
         )
     silver = {dataset: read_silver(spark, settings, dataset) for dataset in DATASETS}
     rows_in = sum(df.count() for df in silver.values())  # Parquet footers: cheap
