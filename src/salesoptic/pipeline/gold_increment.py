@@ -2,13 +2,15 @@
 
 Silver facts only grow: each run adds one folder ``run=<id>/date=<day>/`` per dataset and
 never changes an earlier run's. A gold version's manifest names the silver runs it was
-computed from. The daily tables that read one fact dataset and no dimension
+computed from, and the version of the daily tables' definitions. The daily tables that
+read one fact dataset and no dimension
 (``daily_sales``, ``funnel_daily``, ``service_health_daily``, ``log_levels_daily``) can then
 change only on the dates that the newer runs wrote: the next gold recomputes those dates
 from all of silver and copies every other date's rows from the current version, which
 gives the same rows as a full recomputation. Anything that breaks the premise (no
-complete current version, a version without that record, a recorded run no longer in
-silver, a folder that is not a date) means a full recomputation. The other sales tables
+complete current version, a version without that record or with other definitions, a
+recorded run no longer in silver, a folder that is not a date) means a full
+recomputation. The other sales tables
 are always recomputed in full: a changed customer or product can change any of their
 rows.
 """
@@ -28,6 +30,14 @@ DAILY_TABLES: dict[str, tuple[str, ...]] = {
     "logs": ("service_health_daily", "log_levels_daily"),
 }
 DATE_FOLDER = "date="
+# Raise whenever a daily table's definition changes: rows an earlier definition computed
+# are then never reused.
+DAILY_DEFINITIONS = 1
+
+
+def basis(silver_runs: Mapping[str, list[str]]) -> dict[str, object]:
+    """What a gold version's manifest records for the next run's ``plan_increment``."""
+    return {"silver_runs": dict(silver_runs), "daily_definitions": DAILY_DEFINITIONS}
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,10 @@ def plan_increment(
     if current is None:
         return None
     previous, manifest = current
-    covered = manifest.get("silver_runs")
+    recorded = manifest.get("basis")
+    if not isinstance(recorded, dict) or recorded.get("daily_definitions") != DAILY_DEFINITIONS:
+        return None
+    covered = recorded.get("silver_runs")
     if not isinstance(covered, dict):
         return None
     dates: dict[str, tuple[date, ...]] = {}

@@ -4,7 +4,7 @@ Layout under the gold directory::
 
     versions/<id>/<table>/part-*.parquet   every table of one publication, in full
     versions/<id>/_manifest.json           written last: its presence marks <id> complete;
-                                           it also names the silver runs <id> was computed from
+                                           its ``basis`` says what <id> was computed from
     current -> versions/<id>               relative symbolic link, the only path readers use
 
 Protocol of ``publish_gold``: write every table under a fresh ``versions/<id>/``, flush the
@@ -199,12 +199,12 @@ def publish_gold(
     gold_dir: Path,
     version_id: str,
     keep: int = 5,
-    silver_runs: Mapping[str, list[str]] | None = None,
+    basis: Mapping[str, object] | None = None,
 ) -> Path:
     """Write ``tables`` as version ``version_id`` and make it ``current`` atomically.
 
-    ``silver_runs`` (fact dataset → committed silver runs the tables were computed from)
-    goes into the manifest, for the next run's ``gold_increment``. Returns the version's
+    ``basis`` (what the tables were computed from, see ``gold_increment.basis``) goes
+    into the manifest for the next run's ``plan_increment``. Returns the version's
     folder. Afterwards, the newest ``keep`` complete versions and
     the current one are kept; older versions and incomplete leftovers are deleted.
     """
@@ -234,7 +234,7 @@ def publish_gold(
             "created_at": datetime.now(timezone.utc).isoformat(),
             "format": "parquet",
             "tables": manifest_tables,
-            **({"silver_runs": dict(silver_runs)} if silver_runs is not None else {}),
+            **({"basis": dict(basis)} if basis is not None else {}),
         },
     )
     _point_current(gold_dir, version_id)

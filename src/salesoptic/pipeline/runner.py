@@ -112,7 +112,7 @@ def _silver(spark, settings: Settings, run_id: str, progress, record) -> StageRe
 def _gold(spark, settings: Settings, run_id: str, progress, record, log: RunLog) -> StageResult:
     from salesoptic.contracts.reasons import DATASETS, FACT_DATASETS
     from salesoptic.pipeline.gold import cached_gold
-    from salesoptic.pipeline.gold_increment import plan_increment
+    from salesoptic.pipeline.gold_increment import basis, plan_increment
     from salesoptic.pipeline.publish import list_versions, publish_gold
     from salesoptic.pipeline.silver import SilverStore, read_silver
 
@@ -143,7 +143,9 @@ def _gold(spark, settings: Settings, run_id: str, progress, record, log: RunLog)
     ]  # fmt: skip
     runs = [r for r in log.runs() if r["run_id"] != run_id] + [finished]
     with cached_gold(silver, runs, spark, increment) as tables:
-        publish_gold(tables, settings.gold_dir.absolute(), run_id, settings.gold_keep, silver_runs)
+        publish_gold(
+            tables, settings.gold_dir.absolute(), run_id, settings.gold_keep, basis(silver_runs)
+        )
     published = next(v for v in list_versions(settings.gold_dir.absolute()) if v.id == run_id)
     recomputed = {} if increment is None else increment.recomputed_dates()
     return StageResult(
