@@ -64,16 +64,6 @@ times["rerun_s"] = time.perf_counter() - began
 print(json.dumps(times))
 """
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # The open tab is fully drawn: key figures shown, no placeholder left, script finished.
 FULLY_DRAWN = """() =>
   document.querySelectorAll('[data-testid="stMetricValue"]').length > 0
@@ -107,6 +97,7 @@ def free_port() -> int:
 def browser(data_dir: Path, page: Path, visits: int) -> list[dict]:
     """Timings of ``visits`` page loads on a server started (and warmed) as users get it."""
     from playwright.sync_api import sync_playwright
+    from test_dashboard_browser import CHROMIUM_ARGS
 
     from salesoptic.dashboard import server
 
