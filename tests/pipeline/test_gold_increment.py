@@ -60,11 +60,12 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
 def test_new_runs_give_the_dates_they_wrote(dirs) -> None:
     gold, silver = dirs
     previous = publish(gold, "v1", basis(RUNS))
-    write_silver(silver, "r2", {"sales": ["2025-01-03"], "events": ["2025-01-02", "2025-01-03"]})
+    new_days = {"sales": ["2025-01-03"], "events": ["2025-01-02", "2025-01-03"], "logs": []}
+    write_silver(silver, "r2", new_days)
     now = {"sales": ["r1", "r2"], "events": ["r1", "r2"], "logs": ["r1", "r2"]}
     increment = plan_increment(gold, silver, now)
     assert increment is not None and increment.previous == previous
-    # logs of r2 had no valid row: no folder, no date to recompute.
+    # The logs of r2 had no valid row: an empty folder, no date to recompute.
     assert increment.dates == {
         "sales": (date(2025, 1, 3),),
         "events": (date(2025, 1, 2), date(2025, 1, 3)),
@@ -89,10 +90,12 @@ def test_an_unusable_basis_means_a_full_recomputation(dirs, recorded) -> None:
     assert plan_increment(gold, silver, RUNS) is None
 
 
-def test_silver_that_lost_a_recorded_run_means_a_full_recomputation(dirs) -> None:
+def test_silver_that_lost_a_run_means_a_full_recomputation(dirs) -> None:
     gold, silver = dirs
     publish(gold, "v1", basis({**RUNS, "events": ["r0", "r1"]}))
-    assert plan_increment(gold, silver, RUNS) is None
+    assert plan_increment(gold, silver, RUNS) is None  # r0 is no longer committed
+    publish(gold, "v2", basis(RUNS))
+    assert plan_increment(gold, silver, {**RUNS, "logs": ["r1", "r2"]}) is None  # no folder
 
 
 def test_a_folder_that_is_not_a_date_means_a_full_recomputation(dirs) -> None:

@@ -448,12 +448,20 @@ def updated_daily(
     """A daily table with ``dates`` recomputed from silver and every other date kept.
 
     Each row of these tables depends only on the silver rows of its own date, so the kept
-    rows are the ones a full recomputation would give (``gold_increment``).
+    rows are the ones a full recomputation would give (``gold_increment``). A previous
+    table whose columns or types differ from the fresh ones is not reused: the whole table
+    is recomputed.
     """
     chosen = list(dates)
-    kept = previous_df.where(~F.col("date").isin(chosen)).select(*GOLD_COLUMNS[table])
-    fresh = DAILY_AGGREGATIONS[table](silver_df.where(F.col("date").isin(chosen)))
-    return kept.unionByName(fresh)
+    aggregate = DAILY_AGGREGATIONS[table]
+    previous_df = previous_df.select(*GOLD_COLUMNS[table])
+    fields = [(f.name, f.dataType) for f in aggregate(silver_df).schema]
+    if [(f.name, f.dataType) for f in previous_df.schema] != fields:
+        return aggregate(silver_df)
+    if not chosen:
+        return previous_df
+    kept = previous_df.where(~F.col("date").isin(chosen))
+    return kept.unionByName(aggregate(silver_df.where(F.col("date").isin(chosen))))
 
 
 def _daily(
@@ -537,8 +545,9 @@ def cached_gold(
 ) -> Iterator[dict[str, DataFrame]]:
     """``build_gold`` with the sales parts persisted for the duration of the block.
 
-    With an ``increment``, the daily tables of events and logs recompute only its dates
-    and take the other dates from its previous version (``updated_daily``).
+    With an ``increment``, the daily tables (``daily_sales`` and those of events and logs)
+    recompute only its dates and take the other dates from its previous version
+    (``updated_daily``).
 
     The money check (``revenue_check``) runs first, on the persisted sales lines: its one
     pass materializes them (memory, spilling to disk); the per-customer and per-product

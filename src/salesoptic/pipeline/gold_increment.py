@@ -3,16 +3,17 @@
 Silver facts only grow: each run adds one folder ``run=<id>/date=<day>/`` per dataset and
 never changes an earlier run's. A gold version's manifest names the silver runs it was
 computed from, and the version of the daily tables' definitions. The daily tables that
-read one fact dataset and no dimension
-(``daily_sales``, ``funnel_daily``, ``service_health_daily``, ``log_levels_daily``) can then
-change only on the dates that the newer runs wrote: the next gold recomputes those dates
-from all of silver and copies every other date's rows from the current version, which
-gives the same rows as a full recomputation. Anything that breaks the premise (no
-complete current version, a version without that record or with other definitions, a
-recorded run no longer in silver, a folder that is not a date) means a full
-recomputation. The other sales tables
-are always recomputed in full: a changed customer or product can change any of their
-rows.
+read one fact dataset and no dimension (``daily_sales``, ``funnel_daily``,
+``service_health_daily``, ``log_levels_daily``) can then change only on the dates that the
+newer runs wrote: the next gold recomputes those dates from all of silver and copies
+every other date's rows from the current version, which gives the same rows as a full
+recomputation. Anything that breaks the premise (no complete current version, a version
+without that record or with other definitions, a recorded run no longer in silver or
+without its folder, a folder that is not a date) means a full recomputation. When a
+daily table's definition changes, ``DAILY_DEFINITIONS`` is raised with it, and
+``updated_daily`` also recomputes a table whose stored columns or types differ from the
+fresh ones. The other sales tables are always recomputed in full: a changed customer or
+product can change any of their rows.
 """
 
 from __future__ import annotations
@@ -62,8 +63,6 @@ class Increment:
 def _dates_written(run_folder: Path) -> set[date] | None:
     """The dates a silver run wrote, from its folder names; None if one is not a date."""
     dates: set[date] = set()
-    if not run_folder.is_dir():
-        return dates  # a run without valid rows wrote no folder
     for child in run_folder.iterdir():
         if not child.is_dir():
             continue  # _SUCCESS and the like
@@ -97,6 +96,10 @@ def plan_increment(
         if not isinstance(before, list) or not set(before) <= set(now):
             return None
         if any(not (previous / table).is_dir() for table in tables):
+            return None
+        # Silver writes a folder for every committed run, empty or not: one missing was
+        # lost, and a full recomputation is what no longer counts its rows.
+        if any(not (silver_dir / dataset / f"run={run}").is_dir() for run in now):
             return None
         touched: set[date] = set()
         for run in sorted(set(now) - set(before)):
