@@ -492,8 +492,11 @@ def _build(
     silver: Mapping[str, DataFrame],
     runs: list[dict],
     spark: SparkSession,
-    daily: Mapping[str, DataFrame],
+    previous: Mapping[str, DataFrame],
+    increment: Increment | None,
 ) -> dict[str, DataFrame]:
+    sources = {"sales": sales.lines, "events": silver["events"], "logs": silver["logs"]}
+    daily = _daily(sources, previous, increment)
     tables = {
         "daily_sales": daily["daily_sales"],
         "sales_by_product": agg_sales_by_product(sales.per_product),
@@ -509,10 +512,6 @@ def _build(
         "pipeline_runs": pipeline_runs_df(spark, runs),
     }
     return {name: coalesce_small(name, df) for name, df in tables.items()}
-
-
-def _daily_sources(sales: SalesParts, silver: Mapping[str, DataFrame]) -> dict[str, DataFrame]:
-    return {"sales": sales.lines, "events": silver["events"], "logs": silver["logs"]}
 
 
 def _sales(silver: Mapping[str, DataFrame]) -> SalesParts:
@@ -532,8 +531,7 @@ def build_gold(
     Pure and lazy: nothing is read or cached until the caller writes the tables. To
     reuse the sales lines and aggregates across the seven sales tables, use ``cached_gold``.
     """
-    sales = _sales(silver)
-    return _build(sales, silver, runs, spark, _daily(_daily_sources(sales, silver), {}, None))
+    return _build(_sales(silver), silver, runs, spark, {}, None)
 
 
 @contextlib.contextmanager
@@ -573,8 +571,7 @@ def cached_gold(
                 for table in names
             }
         )
-        daily = _daily(_daily_sources(sales, silver), previous, increment)
-        yield _build(sales, silver, runs, spark, daily)
+        yield _build(sales, silver, runs, spark, previous, increment)
     finally:
         for df in (sales.lines, sales.per_customer, sales.per_product):
             df.unpersist()
