@@ -28,6 +28,8 @@ from synthetic import (
     write_runs,
 )
 
+from salesoptic.dashboard.sections.business import BREAKDOWNS
+
 NNBSP, NBSP = "\u202f", "\u00a0"
 
 
@@ -67,6 +69,16 @@ def open_tab(at: AppTest, label: str) -> AppTest:
 
 def show_breakdown(at: AppTest, dimension: str) -> AppTest:
     return at.segmented_control(key="breakdown").set_value(dimension).run()
+
+
+TABLES = ("daily_sales", "funnel_daily", "customer_value", *(f"sales_by_{d}" for d in BREAKDOWNS))
+
+
+def show_tables(at: AppTest) -> AppTest:
+    """Open the Business tab's "Table" expanders: their tables are built only when open."""
+    for name in TABLES:
+        at.session_state[f"table-{name}"] = True
+    return at.run()
 
 
 def chart_rows(at: AppTest, index: int) -> tuple[dict, pd.DataFrame]:
@@ -112,7 +124,7 @@ def test_date_range_restricts_the_sales_figures(app: AppTest, truth: Truth) -> N
     in_range = truth.orders[truth.orders["date"].between(first, third)]
     # Distinct customers over several days are not in gold: shown as missing, not summed.
     expect_kpis(app, in_range, customers=False)
-    daily = frame(app, "Date", "Orders")
+    daily = frame(show_tables(app), "Date", "Orders")
     assert list(daily["Date"]) == [first, truth.dates[1], third]
     assert any(
         "Not filtered by date range: the gold table `sales_by_product`" in c for c in captions(app)
@@ -129,9 +141,9 @@ def test_country_filter_with_a_hostile_value_is_a_parameter(app: AppTest, truth:
     app.sidebar.multiselect(key="filter_country").set_value([SQL_COUNTRY, "France"]).run()
     chosen = truth.orders[truth.orders["country"].isin([SQL_COUNTRY, "France"])]
     expect_kpis(app, chosen)
-    countries = frame(show_breakdown(app, "country"), "Country", "Orders")
+    countries = frame(show_tables(show_breakdown(app, "country")), "Country", "Orders")
     assert sorted(countries["Country"]) == sorted([SQL_COUNTRY, "France"])
-    customers = frame(app, "Customer", "Name")
+    customers = frame(show_tables(app), "Customer", "Name")
     assert set(customers["Country"]) <= {SQL_COUNTRY, "France"}
     # Tables without a country column say so instead of showing other countries' figures.
     notes = captions(app)
@@ -144,14 +156,14 @@ def test_country_filter_with_a_hostile_value_is_a_parameter(app: AppTest, truth:
 def test_segment_filter_has_no_units_in_gold(app: AppTest, truth: Truth) -> None:
     app.sidebar.multiselect(key="filter_segment").set_value(["Premium"]).run()
     expect_kpis(app, truth.orders[truth.orders["segment"] == "Premium"], units=False)
-    segments = frame(show_breakdown(app, "segment"), "Segment", "Orders")
+    segments = frame(show_tables(show_breakdown(app, "segment")), "Segment", "Orders")
     assert list(segments["Segment"]) == ["Premium"]
 
 
 def test_channel_filter(app: AppTest, truth: Truth) -> None:
     app.sidebar.multiselect(key="filter_channel").set_value(["store"]).run()
     expect_kpis(app, truth.orders[truth.orders["channel"] == "store"], customers=False)
-    channels = frame(show_breakdown(app, "channel"), "Channel", "Orders")
+    channels = frame(show_tables(show_breakdown(app, "channel")), "Channel", "Orders")
     assert list(channels["Channel"]) == ["store"]
     store = truth.orders[truth.orders["channel"] == "store"]
     assert channels["Revenue"].iloc[0] == revenue_of(store)
@@ -167,18 +179,23 @@ def test_combined_filters_without_a_table_show_no_key_figures(app: AppTest, trut
 
 def test_top_products_and_customers_rank_by_revenue(app: AppTest, truth: Truth) -> None:
     by_product = truth.orders.groupby("product_name")["revenue_cents"].sum()
-    products = frame(app, "Product", "Product name")
+    products = frame(show_tables(app), "Product", "Product name")
     assert len(products) == 10
     assert products["Product name"].iloc[0] == IMG_NAME
     assert list(products["Product name"]) == list(
         by_product.sort_values(ascending=False).index[:10]
     )
-    customers = frame(app, "Customer", "Name")
+    customers = frame(show_tables(app), "Customer", "Name")
     assert customers["Name"].iloc[0] == SCRIPT_NAME
     top = truth.orders[truth.orders["customer_id"] == 1]
     assert customers["Revenue"].iloc[0] == revenue_of(top)
+    # The customers' bars: the table's names in its order, and their revenue.
+    spec, bars = chart_rows(app, 3)
+    labels = spec["encoding"]["y"]["axis"]["labelExpr"].removesuffix("[datum.value]")
+    assert json.loads(labels) == list(customers["Name"])
+    assert list(bars["v"]) == [float(v) for v in customers["Revenue"]]
     app.number_input(key="top_n").set_value(5).run()
-    assert len(frame(app, "Product", "Product name")) == 5
+    assert len(frame(show_tables(app), "Product", "Product name")) == 5
 
 
 def test_funnel_rates_are_ratios_of_summed_sessions(app: AppTest, truth: Truth) -> None:
@@ -194,6 +211,9 @@ def test_funnel_rates_are_ratios_of_summed_sessions(app: AppTest, truth: Truth) 
 def test_only_the_open_tab_and_breakdown_are_rendered(app: AppTest) -> None:
     assert [t.label for t in app.tabs] == list(TABS)
     assert "Revenue" in metrics(app) and not app.get("graphviz_chart")
+    # Charts first: a table is built and sent only once its expander is opened.
+    assert len(app.get("vega_lite_chart")) == 4 and not app.dataframe
+    show_tables(app)
     assert [d.value.columns[1] for d in app.dataframe].count("Product name") == 1
     assert not any(list(d.value.columns[:2]) == ["Category", "Orders"] for d in app.dataframe)
     show_breakdown(app, "category")
@@ -221,7 +241,7 @@ def test_choices_in_a_tab_outlive_a_visit_to_another(app: AppTest) -> None:
     app.selectbox(key="q_dataset").set_value("customers").run()
     open_tab(app, "Business")
     assert app.segmented_control(key="breakdown").value == "country"
-    assert len(frame(show_breakdown(app, "product"), "Product", "Product name")) == 5
+    assert len(frame(show_tables(show_breakdown(app, "product")), "Product", "Product name")) == 5
     open_tab(app, "Data quality")
     assert len(frame(app, "Reasons")) == 3  # the customers' quarantined rows
 
@@ -237,7 +257,7 @@ def test_charts_draw_the_figures_of_the_day_and_product(app: AppTest, truth: Tru
     assert list(daily["revenue"]) == [per_day[d] / 100 for d in truth.dates[:3]]
     # The ranked bars: the table's products, in its order, named by the axis labels.
     spec, bars = chart_rows(app, 1)
-    names = frame(app, "Produit", "Nom du produit")["Nom du produit"]
+    names = frame(show_tables(app), "Produit", "Nom du produit")["Nom du produit"]
     labels = spec["encoding"]["y"]["axis"]["labelExpr"].removesuffix("[datum.value]")
     assert json.loads(labels) == list(names)
     top = truth.orders.groupby("product_name")["revenue_cents"].sum().nlargest(len(bars))

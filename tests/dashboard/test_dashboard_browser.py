@@ -99,6 +99,12 @@ def test_dashboard_in_chromium(url: str, truth: Truth, tmp_path: Path) -> None:
             store = truth.orders[truth.orders["channel"] == "store"]
             expect(values.first).to_have_text(eur_en(revenue_of(store)), timeout=TIMEOUT_MS)
             settle(page)
+            # A chart's table is built and drawn once its expander is opened.
+            assert page.get_by_test_id("stDataFrame").count() == 0
+            page.get_by_test_id("stExpander").nth(1).get_by_text("Table").click()
+            expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_test_id("stDownloadButton").first).to_be_visible()
+            settle(page)
             shoot(page, tmp_path, "2-business-store")
 
             # French: labels and numbers change, the filter stays.

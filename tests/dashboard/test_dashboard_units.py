@@ -132,14 +132,14 @@ def test_server_refuses_a_busy_port() -> None:
 def test_ranked_chart_labels_stay_strings() -> None:
     names = ['say "hi"', "back\\slash", "'] + alert(1) + ['", "Crème brûlée", "Twin", "Twin"]
     frame = pd.DataFrame({"product_name": names, "revenue": [Decimal(9 - i) for i in range(6)]})
-    spec = charts.ranked_bars(frame, "product_name", "revenue", "fr", "CA").to_dict()
+    spec = charts.ranked_bars(frame, "product_name", "revenue", "fr", "CA")
     expr = spec["encoding"]["y"]["axis"]["labelExpr"]
     assert expr.endswith("[datum.value]")
     # One JSON array of the names, in rank order: no name can end its string literal.
     assert json.loads(expr.removesuffix("[datum.value]")) == names
     # Two products with one name keep a bar each.
-    rows = next(iter(spec["datasets"].values()))
-    assert [r["rank"] for r in rows] == list(range(6))
+    rows = spec["datasets"][spec["data"]["name"]]
+    assert list(rows["rank"]) == list(range(6))
     assert spec["config"]["locale"]["number"]["thousands"] == "\u202f"
 
 
@@ -155,3 +155,42 @@ def test_a_page_that_fails_stops_the_start_with_one_sentence(tmp_path: Path) -> 
             server.wait_ready(process, server.url_of("127.0.0.1", port))
     finally:
         server.stop(process)
+
+
+def _valid_vega_lite(spec: dict) -> list[str]:
+    """Errors of ``spec`` against Vega-Lite's JSON schema (the one Altair ships)."""
+    import jsonschema
+    from altair.vegalite.v6.schema import load_schema
+
+    plain = {
+        **spec,
+        "datasets": {
+            name: json.loads(rows.to_json(orient="records"))
+            for name, rows in spec["datasets"].items()
+        },
+    }
+    validator = jsonschema.Draft7Validator(load_schema())
+    return [f"{list(e.absolute_path)}: {e.message[:200]}" for e in validator.iter_errors(plain)]
+
+
+def test_every_chart_is_valid_vega_lite() -> None:
+    days = pd.DataFrame(
+        {
+            "date": [dt.date(2025, 1, 1), dt.date(2025, 1, 2)],
+            "revenue": [Decimal("10.50"), Decimal("7.25")],
+            "orders": [3, 2],
+            "service": ["Api", "Db"],
+            "stage": ["bronze", "silver"],
+        }
+    )
+    specs = [
+        charts.trend(days, "en", "Revenue", "Orders"),
+        charts.ranked_bars(days, "service", "revenue", "fr", "CA"),
+        charts.funnel(["view", "cart", "purchase"], [10, 4, 1], "en"),
+        charts.lines(days, "date", "revenue", "service", "fr", "Rate", percent=True),
+        charts.stacked_bars(days, "date", "orders", "stage", "en", "Seconds", {"bronze": "#000"}),
+    ]
+    for spec in specs:
+        assert _valid_vega_lite(spec) == []
+    # The check can fail: a misspelt property is refused.
+    assert _valid_vega_lite({**specs[0], "heigth": 10})

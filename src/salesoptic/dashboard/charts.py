@@ -1,4 +1,8 @@
-"""Vega-Lite charts (Altair): one function per kind of chart, formatted for the page's language.
+"""Vega-Lite charts: one function per kind of chart, formatted for the page's language.
+
+Each function returns a Vega-Lite spec as a plain dict whose rows are a named dataset
+(a DataFrame, sent to the browser as Arrow); ``draw`` puts it on the page. Plain specs
+skip Altair's schema validation, which took about a third of a page run.
 
 Vega draws every label as text and its tooltips escape HTML, so a value taken from the
 data is shown as the characters it holds, never as markup. Dates arrive written for the
@@ -9,11 +13,14 @@ Money is drawn from floats; the exact decimal values stay in the tables and CSV.
 from __future__ import annotations
 
 import json
+from typing import Any
 
-import altair as alt
 import pandas as pd
+import streamlit as st
 
 from salesoptic.dashboard.i18n import MISSING, Lang, fmt_date, header, vega_locale
+
+Spec = dict[str, Any]
 
 HEIGHT = 340
 BAR_STEP = 26
@@ -47,32 +54,42 @@ def _labels(series: pd.Series, lang: Lang) -> list[str]:
     return [MISSING if pd.isna(v) else str(v) for v in series]
 
 
-def _finish(chart: alt.TopLevelMixin, lang: Lang) -> alt.TopLevelMixin:
-    # A legend above the plot, wrapped: a single row would run past the chart's edge.
-    return chart.configure(locale=vega_locale(lang)).configure_legend(
-        orient="top", title=None, labelLimit=0, columns=LEGEND_COLUMNS
-    )
+def draw(spec: Spec, key: str) -> None:
+    st.vega_lite_chart(spec, width="stretch", key=key)
 
 
-def _x(title: str | None = None) -> alt.X:
-    # ``sort=None`` keeps the order of the rows: days and runs arrive in order.
-    return alt.X(
-        "x:O",
-        sort=None,
-        title=title,
-        axis=alt.Axis(labelAngle=-45, labelOverlap=True, labelLimit=240),
-    )
+def _spec(rows: pd.DataFrame, lang: Lang, **spec: Any) -> Spec:
+    return {
+        "data": {"name": "rows"},
+        "datasets": {"rows": rows},
+        **spec,
+        # A legend above the plot, wrapped: a single row would run past the chart's edge.
+        "config": {
+            "locale": vega_locale(lang),
+            "legend": {"orient": "top", "title": None, "labelLimit": 0, "columns": LEGEND_COLUMNS},
+        },
+    }
 
 
-def _colours(names: list[str], fixed: dict[str, str] | None) -> alt.Scale:
+def _field(name: str, kind: str, title: str | None, **more: Any) -> dict[str, Any]:
+    return {"field": name, "type": kind, "title": title, **more}
+
+
+def _x(title: str | None = None) -> dict[str, Any]:
+    # ``sort: null`` keeps the order of the rows: days and runs arrive in order.
+    axis = {"labelAngle": -45, "labelOverlap": True, "labelLimit": 240}
+    return _field("x", "ordinal", title, sort=None, axis=axis)
+
+
+def _colours(names: list[str], fixed: dict[str, str] | None) -> dict[str, Any]:
     fixed = fixed or {}
     range_ = [fixed.get(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(names)]
-    return alt.Scale(domain=names, range=range_)
+    return {"domain": names, "range": range_}
 
 
-def trend(daily: pd.DataFrame, lang: Lang, revenue: str, orders: str) -> alt.TopLevelMixin:
+def trend(daily: pd.DataFrame, lang: Lang, revenue: str, orders: str) -> Spec:
     """Daily revenue as bars, orders as a line on a second axis."""
-    frame = pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "x": _labels(daily["date"], lang),
             "revenue": _floats(daily["revenue"]),
@@ -80,110 +97,113 @@ def trend(daily: pd.DataFrame, lang: Lang, revenue: str, orders: str) -> alt.Top
         }
     )
     tooltip = [
-        alt.Tooltip("x:O", title=header(lang, "date")),
-        alt.Tooltip("revenue:Q", title=revenue, format=MONEY_TIP),
-        alt.Tooltip("orders:Q", title=orders, format=",.0f"),
+        _field("x", "ordinal", header(lang, "date")),
+        _field("revenue", "quantitative", revenue, format=MONEY_TIP),
+        _field("orders", "quantitative", orders, format=",.0f"),
     ]
-    base = alt.Chart(frame).encode(x=_x(), tooltip=tooltip)
-    bars = base.mark_bar(color=PALETTE[0]).encode(
-        y=alt.Y(
-            "revenue:Q",
-            title=revenue,
-            axis=alt.Axis(format=MONEY_AXIS, titleColor=PALETTE[0]),
-        )
+    bars = {
+        "mark": {"type": "bar", "color": PALETTE[0]},
+        "encoding": {
+            "x": _x(),
+            "y": _field(
+                "revenue",
+                "quantitative",
+                revenue,
+                axis={"format": MONEY_AXIS, "titleColor": PALETTE[0]},
+            ),
+            "tooltip": tooltip,
+        },
+    }
+    line_axis = {"format": ",.0f", "orient": "right", "titleColor": PALETTE[1], "grid": False}
+    line = {
+        "mark": {"type": "line", "color": PALETTE[1], "point": True},
+        "encoding": {
+            "x": _x(),
+            "y": _field("orders", "quantitative", orders, axis=line_axis),
+            "tooltip": tooltip,
+        },
+    }
+    return _spec(
+        rows, lang, layer=[bars, line], resolve={"scale": {"y": "independent"}}, height=HEIGHT
     )
-    line = base.mark_line(color=PALETTE[1], point=True).encode(
-        y=alt.Y(
-            "orders:Q",
-            title=orders,
-            axis=alt.Axis(format=",.0f", orient="right", titleColor=PALETTE[1], grid=False),
-        )
-    )
-    layered = alt.layer(bars, line).resolve_scale(y="independent").properties(height=HEIGHT)
-    return _finish(layered, lang)
 
 
-def ranked_bars(
-    frame: pd.DataFrame, label: str, value: str, lang: Lang, value_title: str
-) -> alt.TopLevelMixin:
+def ranked_bars(frame: pd.DataFrame, label: str, value: str, lang: Lang, value_title: str) -> Spec:
     """Horizontal bars in the order of ``frame`` (largest first), one per row."""
-    data = pd.DataFrame(
+    rows = pd.DataFrame(
         {"rank": range(len(frame)), "y": _labels(frame[label], lang), "v": _floats(frame[value])}
     )
-    chart = (
-        alt.Chart(data)
-        .mark_bar(color=PALETTE[0])
-        .encode(
-            # By rank, not by name: two products may share a name.
-            y=alt.Y(
-                "rank:O",
-                title=None,
-                axis=alt.Axis(labelExpr=_rank_labels(data), labelLimit=260),
-            ),
-            x=alt.X("v:Q", title=value_title, axis=alt.Axis(format=MONEY_AXIS)),
-            tooltip=[
-                alt.Tooltip("y:N", title=header(lang, label)),
-                alt.Tooltip("v:Q", title=value_title, format=MONEY_TIP),
-            ],
-        )
-        .properties(height=alt.Step(BAR_STEP))
+    encoding = {
+        # By rank, not by name: two products may share a name.
+        "y": _field(
+            "rank", "ordinal", None, axis={"labelExpr": _rank_labels(rows), "labelLimit": 260}
+        ),
+        "x": _field("v", "quantitative", value_title, axis={"format": MONEY_AXIS}),
+        "tooltip": [
+            _field("y", "nominal", header(lang, label)),
+            _field("v", "quantitative", value_title, format=MONEY_TIP),
+        ],
+    }
+    return _spec(
+        rows,
+        lang,
+        mark={"type": "bar", "color": PALETTE[0]},
+        encoding=encoding,
+        height={"step": BAR_STEP},
     )
-    return _finish(chart, lang)
 
 
-def _rank_labels(data: pd.DataFrame) -> str:
+def _rank_labels(rows: pd.DataFrame) -> str:
     """A Vega expression mapping each rank to its label (labels passed as JSON strings)."""
-    return f"{json.dumps(list(data['y']))}[datum.value]"
+    return f"{json.dumps(list(rows['y']))}[datum.value]"
 
 
-def funnel(steps: list[str], sessions: list[int], lang: Lang) -> alt.TopLevelMixin:
+def funnel(steps: list[str], sessions: list[int], lang: Lang) -> Spec:
     """One bar per step, with its sessions and its share of the first step."""
     first = sessions[0] or 1
-    data = pd.DataFrame({"y": steps, "sessions": sessions, "share": [s / first for s in sessions]})
-    base = alt.Chart(data).encode(
-        y=alt.Y("y:N", sort=None, title=None, axis=alt.Axis(labelLimit=260)),
-        x=alt.X("sessions:Q", title=None, axis=alt.Axis(format=",.0f")),
-        tooltip=[
-            alt.Tooltip("y:N", title=header(lang, "step")),
-            alt.Tooltip("sessions:Q", title=header(lang, "sessions"), format=",.0f"),
-            alt.Tooltip("share:Q", title=header(lang, "share_of_first_step"), format=".1%"),
+    rows = pd.DataFrame({"y": steps, "sessions": sessions, "share": [s / first for s in sessions]})
+    encoding = {
+        "y": _field("y", "nominal", None, sort=None, axis={"labelLimit": 260}),
+        "x": _field("sessions", "quantitative", None, axis={"format": ",.0f"}),
+        "tooltip": [
+            _field("y", "nominal", header(lang, "step")),
+            _field("sessions", "quantitative", header(lang, "sessions"), format=",.0f"),
+            _field("share", "quantitative", header(lang, "share_of_first_step"), format=".1%"),
         ],
-    )
-    bars = base.mark_bar(color=PALETTE[0])
-    text = base.mark_text(align="left", dx=4).encode(text=alt.Text("share:Q", format=".1%"))
-    return _finish(alt.layer(bars, text).properties(height=alt.Step(48)), lang)
+    }
+    bars = {"mark": {"type": "bar", "color": PALETTE[0]}, "encoding": encoding}
+    text = {
+        "mark": {"type": "text", "align": "left", "dx": 4},
+        "encoding": {**encoding, "text": _field("share", "quantitative", None, format=".1%")},
+    }
+    return _spec(rows, lang, layer=[bars, text], height={"step": 48})
 
 
 def lines(
     frame: pd.DataFrame, x: str, y: str, series: str, lang: Lang, y_title: str, percent: bool
-) -> alt.TopLevelMixin:
+) -> Spec:
     """One line per value of ``series`` (a service, a dataset)."""
     ordered = frame.sort_values([x, series], kind="stable")
-    data = pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "x": _labels(ordered[x], lang),
             "y": _floats(ordered[y]),
             "series": [str(v) for v in ordered[series]],
         }
     )
-    names = sorted(set(data["series"]))
+    names = sorted(set(rows["series"]))
     fmt = ".1%" if percent else ",.0f"
-    chart = (
-        alt.Chart(data)
-        .mark_line(point=True)
-        .encode(
-            x=_x(),
-            y=alt.Y("y:Q", title=y_title, axis=alt.Axis(format=fmt)),
-            color=alt.Color("series:N", scale=_colours(names, None), sort=names),
-            tooltip=[
-                alt.Tooltip("x:O", title=header(lang, x)),
-                alt.Tooltip("series:N", title=header(lang, series)),
-                alt.Tooltip("y:Q", title=y_title, format=fmt),
-            ],
-        )
-        .properties(height=HEIGHT)
-    )
-    return _finish(chart, lang)
+    encoding = {
+        "x": _x(),
+        "y": _field("y", "quantitative", y_title, axis={"format": fmt}),
+        "color": _field("series", "nominal", None, scale=_colours(names, None), sort=names),
+        "tooltip": [
+            _field("x", "ordinal", header(lang, x)),
+            _field("series", "nominal", header(lang, series)),
+            _field("y", "quantitative", y_title, format=fmt),
+        ],
+    }
+    return _spec(rows, lang, mark={"type": "line", "point": True}, encoding=encoding, height=HEIGHT)
 
 
 def stacked_bars(
@@ -194,10 +214,10 @@ def stacked_bars(
     lang: Lang,
     y_title: str,
     colours: dict[str, str] | None = None,
-) -> alt.TopLevelMixin:
+) -> Spec:
     """Bars of ``y`` per ``x``, stacked by ``stack`` (a stage, a log level, a reason)."""
     ordered = frame.sort_values(x, kind="stable")
-    data = pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "x": _labels(ordered[x], lang),
             "y": _floats(ordered[y]),
@@ -205,22 +225,17 @@ def stacked_bars(
         }
     )
     # Order of first appearance: stages stay bronze, silver, gold.
-    names = list(dict.fromkeys(data["stack"]))
-    data["order"] = [names.index(v) for v in data["stack"]]
-    chart = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=_x(),
-            y=alt.Y("sum(y):Q", title=y_title, axis=alt.Axis(format=",.0f")),
-            color=alt.Color("stack:N", scale=_colours(names, colours), sort=names),
-            order=alt.Order("order:Q"),
-            tooltip=[
-                alt.Tooltip("x:O", title=header(lang, x)),
-                alt.Tooltip("stack:N", title=header(lang, stack)),
-                alt.Tooltip("sum(y):Q", title=y_title, format=",.2~f"),
-            ],
-        )
-        .properties(height=HEIGHT)
-    )
-    return _finish(chart, lang)
+    names = list(dict.fromkeys(rows["stack"]))
+    rows["order"] = [names.index(v) for v in rows["stack"]]
+    encoding = {
+        "x": _x(),
+        "y": _field("y", "quantitative", y_title, aggregate="sum", axis={"format": ",.0f"}),
+        "color": _field("stack", "nominal", None, scale=_colours(names, colours), sort=names),
+        "order": {"field": "order", "type": "quantitative"},
+        "tooltip": [
+            _field("x", "ordinal", header(lang, x)),
+            _field("stack", "nominal", header(lang, stack)),
+            _field("y", "quantitative", y_title, aggregate="sum", format=",.2~f"),
+        ],
+    }
+    return _spec(rows, lang, mark={"type": "bar"}, encoding=encoding, height=HEIGHT)

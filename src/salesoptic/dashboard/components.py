@@ -165,3 +165,21 @@ def table(
     )
     st.dataframe(styler, hide_index=True, width="stretch")
     download(ctx, shown, name)
+
+
+def table_on_demand(
+    ctx: Context,
+    frame: pd.DataFrame,
+    name: str,
+    kinds: Mapping[str, str],
+    columns: Sequence[str] | None = None,
+) -> None:
+    """The table behind a chart, in a collapsed expander, built and sent once opened.
+
+    A page of charts then draws no data grid until one is asked for: the grid's script
+    is the heaviest the browser loads for a first view.
+    """
+    box = st.expander(ctx.t("table"), key=f"table-{name}", on_change="rerun")
+    if box.open:
+        with box:
+            table(ctx, frame, name, kinds, columns)

@@ -12,12 +12,12 @@ from salesoptic.dashboard.components import (
     Context,
     initial,
     missing_table,
-    table,
+    table_on_demand,
     unapplied_note,
 )
 from salesoptic.dashboard.i18n import MISSING, fmt_int, fmt_money, fmt_pct
 
-TOP_CUSTOMERS = 25
+TOP_CUSTOMERS = 10
 SALES_KINDS = {"orders": "int", "units": "int", "revenue": "money", "customers": "int"}
 FUNNEL_KINDS = {
     "date": "date",
@@ -79,13 +79,13 @@ def trend(ctx: Context) -> None:
     if daily.empty:
         st.info(ctx.t("no_rows"))
         return
-    st.altair_chart(
+    charts.draw(
         charts.trend(daily, ctx.lang, ctx.t("revenue"), ctx.t("orders")),
-        width="stretch",
         key="chart-trend",
     )
-    with st.expander(ctx.t("table")):
-        table(ctx, daily, "daily_sales", SALES_KINDS | {"date": "date", "avg_order_value": "money"})
+    table_on_demand(
+        ctx, daily, "daily_sales", SALES_KINDS | {"date": "date", "avg_order_value": "money"}
+    )
 
 
 def ranked(ctx: Context, title: str, table_name: str, label: str, frame_fn) -> None:
@@ -106,12 +106,11 @@ def ranked(ctx: Context, title: str, table_name: str, label: str, frame_fn) -> N
     if frame.empty:
         st.info(ctx.t("no_rows"))
         return
-    st.altair_chart(
+    charts.draw(
         charts.ranked_bars(frame, label, "revenue", ctx.lang, ctx.t("revenue")),
-        width="stretch",
         key=f"chart-{table_name}",
     )
-    table(
+    table_on_demand(
         ctx, frame, table_name, SALES_KINDS | {"avg_order_value": "money", "revenue_share": "pct"}
     )
 
@@ -125,8 +124,12 @@ def top_customers(ctx: Context) -> None:
     if frame.empty:
         st.info(ctx.t("no_rows"))
         return
+    charts.draw(
+        charts.ranked_bars(frame, "name", "revenue", ctx.lang, ctx.t("revenue")),
+        key="chart-customer_value",
+    )
     kinds = {"first_order_at": "datetime", "last_order_at": "datetime"}
-    table(ctx, frame, "customer_value", SALES_KINDS | kinds)
+    table_on_demand(ctx, frame, "customer_value", SALES_KINDS | kinds)
 
 
 def funnel(ctx: Context) -> None:
@@ -142,16 +145,13 @@ def funnel(ctx: Context) -> None:
         int(daily[c].sum()) for c in ("sessions_view", "sessions_cart", "sessions_purchase")
     )
     steps = [ctx.t("step_view"), ctx.t("step_cart"), ctx.t("step_purchase")]
-    st.altair_chart(
-        charts.funnel(steps, [view, cart, purchase], ctx.lang), width="stretch", key="chart-funnel"
-    )
+    charts.draw(charts.funnel(steps, [view, cart, purchase], ctx.lang), key="chart-funnel")
     rates = st.columns(3)
     rates[0].metric(ctx.t("view_to_cart"), fmt_pct(ctx.lang, cart / view if view else 0.0))
     rates[1].metric(ctx.t("cart_to_purchase"), fmt_pct(ctx.lang, purchase / cart if cart else 0.0))
     rates[2].metric(ctx.t("conversion"), fmt_pct(ctx.lang, purchase / view if view else 0.0))
     st.caption(ctx.t("funnel_note"))
-    with st.expander(ctx.t("table")):
-        table(ctx, daily, "funnel_daily", FUNNEL_KINDS)
+    table_on_demand(ctx, daily, "funnel_daily", FUNNEL_KINDS)
 
 
 def breakdown(ctx: Context) -> None:

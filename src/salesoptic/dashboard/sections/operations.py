@@ -45,7 +45,7 @@ def runs(ctx: Context) -> None:
         return
     recent = stage_df[stage_df["run_id"].isin(run_df["run_id"].head(RECENT_RUNS))]
     st.subheader(ctx.t("stage_durations"))
-    st.altair_chart(
+    charts.draw(
         charts.stacked_bars(
             recent.dropna(subset=["duration_s"]),
             "run_id",
@@ -54,7 +54,6 @@ def runs(ctx: Context) -> None:
             ctx.lang,
             ctx.t("col_duration_s"),
         ),
-        width="stretch",
         key="chart-stage-durations",
     )
     st.subheader(ctx.t("stage_rows"))
@@ -74,11 +73,10 @@ def service_health(ctx: Context) -> None:
         return
     left, right = st.columns(2)
     with left:
-        st.altair_chart(
+        charts.draw(
             charts.lines(
                 frame, "date", "error_rate", "service", ctx.lang, ctx.t("error_rate"), percent=True
             ),
-            width="stretch",
             key="chart-error-rate",
         )
     with right:
@@ -90,11 +88,10 @@ def service_health(ctx: Context) -> None:
             id_vars=["date"], value_vars=["p50_latency_ms", "p95_latency_ms"], var_name="percentile"
         )
         latency["percentile"] = latency["percentile"].str.split("_").str[0]
-        st.altair_chart(
+        charts.draw(
             charts.lines(
                 latency, "date", "value", "percentile", ctx.lang, ctx.t("latency"), percent=False
             ),
-            width="stretch",
             key="chart-latency",
         )
     kinds = {"date": "date", "lines": "int", "errors": "int", "error_rate": "pct"}
@@ -111,11 +108,10 @@ def log_levels(ctx: Context) -> None:
         st.info(ctx.t("no_rows"))
         return
     per_day = frame.groupby(["date", "level"], as_index=False)["lines"].sum()
-    st.altair_chart(
+    charts.draw(
         charts.stacked_bars(
             per_day, "date", "lines", "level", ctx.lang, ctx.t("lines"), charts.LEVEL_COLOURS
         ),
-        width="stretch",
         key="chart-log-levels",
     )
     table(ctx, frame, "log_levels_daily", {"date": "date", "lines": "int"})

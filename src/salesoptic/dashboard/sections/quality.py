@@ -51,11 +51,10 @@ def by_reason(ctx: Context, quality: pd.DataFrame) -> None:
     if counts.empty:
         st.info(ctx.t("empty_quarantine"), icon=":material/verified:")
         return
-    st.altair_chart(
+    charts.draw(
         charts.stacked_bars(
             counts, "dataset", "reason_rows", "reason", ctx.lang, ctx.t("col_rows")
         ),
-        width="stretch",
         key="chart-reasons",
     )
     counts["explanation"] = [explain(ctx.lang, code) for code in counts["reason"]]
@@ -104,7 +103,7 @@ def quality_trend(ctx: Context, quality: pd.DataFrame) -> None:
         return
     left, right = st.columns(2)
     with left:
-        st.altair_chart(
+        charts.draw(
             charts.lines(
                 frame.dropna(subset=["health_rate"]),
                 "run_id",
@@ -114,15 +113,13 @@ def quality_trend(ctx: Context, quality: pd.DataFrame) -> None:
                 ctx.t("col_health_rate"),
                 percent=True,
             ),
-            width="stretch",
             key="chart-quality-trend",
         )
     with right:
-        st.altair_chart(
+        charts.draw(
             charts.stacked_bars(
                 frame, "run_id", "rows_quarantined", "dataset", ctx.lang, ctx.t("rows_quarantined")
             ),
-            width="stretch",
             key="chart-quarantine-trend",
         )
     table(ctx, frame, "data_quality_runs", COUNT_KINDS | {"health_rate": "pct"})
