@@ -1,10 +1,12 @@
 """Bronze's pure transformations on tiny inline rows (each with a None and a bad value)."""
 
+import re
+
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.testing import assertDataFrameEqual
 
-from salesoptic.contracts.sources import SOURCE_FIELDS
+from salesoptic.contracts.sources import LOG_LINE_PATTERN, SOURCE_FIELDS
 from salesoptic.pipeline.bronze import (
     drop_blank_lines,
     fields_from_csv_header,
@@ -106,6 +108,31 @@ def test_log_lines(spark) -> None:
     assert (odd.timestamp, odd.level, odd._corrupt_record) == (
         "2025-02-30T10:00:00.123Z", "LOUD", None,
     )  # fmt: skip
+
+
+def test_log_fields_equal_pythons_regex_groups(spark) -> None:
+    head = "2025-01-03T10:00:00.123Z WARN Api status=200 latency_ms=7 "
+    messages = [
+        "two  spaces and\ta tab",
+        "dollars $1 $2 and \\ backslashes \\1",
+        'quotes " inside " and msg="nested"',
+        "a NUL \u0000 and non-ASCII é ✓",
+        " leading and trailing ",
+        "",
+    ]
+    lines = [f'{head}msg="{m}"' for m in messages]
+    lines += [head.replace("WARN", "WA\u0000RN") + 'msg="x"', head + "msg=x"]
+    # Each line's position as its source, to find its row again.
+    df = spark.createDataFrame(
+        [(line, str(i)) for i, line in enumerate(lines)], "value string, _source string"
+    )
+    got = {lines[int(r._source)]: r for r in fields_from_log_lines(df).collect()}
+    fields = SOURCE_FIELDS["logs"]
+    for line in lines:
+        match = re.match(LOG_LINE_PATTERN, line)
+        expected = match.groups() if match else (None,) * len(fields)
+        assert tuple(got[line][name] for name in fields) == expected, line
+        assert got[line]._corrupt_record == (None if match else line)
 
 
 def test_blank_lines_are_not_records(spark) -> None:

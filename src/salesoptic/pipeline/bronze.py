@@ -116,8 +116,10 @@ def fields_from_json_lines(lines_df: DataFrame, dataset: str) -> DataFrame:
         # Strict JSON: Spark would otherwise accept 'single quotes' and NaN.
         {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false"},
     )
-    obj = F.when(F.size(parsed) == 1, parsed.getItem(0))
-    with_obj = lines_df.select("value", "_source", obj.alias("_obj"))
+    # Parsed into a column of its own: used twice in one expression, it is parsed twice.
+    arrays = lines_df.select("value", "_source", parsed.alias("_arr"))
+    obj = F.when(F.size("_arr") == 1, F.col("_arr").getItem(0))
+    with_obj = arrays.select("value", "_source", obj.alias("_obj"))
     # A name repeated in one object would keep one of its values and lose the other.
     unique_names = F.size(F.array_distinct(F.map_keys("_obj"))) == F.size("_obj")
     ok = F.col("_obj").isNotNull() & unique_names
@@ -134,15 +136,20 @@ def fields_from_json_lines(lines_df: DataFrame, dataset: str) -> DataFrame:
 
 
 def fields_from_log_lines(lines_df: DataFrame) -> DataFrame:
-    """Split log lines by the log format; a line not in the format is corrupt."""
+    """Split log lines by the log format; a line not in the format is corrupt.
+
+    One regex pass rewrites a matching line as its groups joined by spaces, then a split
+    takes them apart: only the last group (the message) can hold a space, and the split
+    leaves it whole. One ``regexp_extract`` per field would run the regex once per field.
+    """
     fields = SOURCE_FIELDS["logs"]
     matches = F.col("value").rlike(LOG_LINE_PATTERN)
-    return lines_df.select(
-        *[
-            F.when(matches, F.regexp_extract("value", LOG_LINE_PATTERN, i + 1)).alias(name)
-            for i, name in enumerate(fields)
-        ],
-        F.when(~matches, F.col("value")).alias(CORRUPT_COLUMN),
+    groups = " ".join(f"${i + 1}" for i in range(len(fields)))
+    parts = F.split(F.regexp_replace("value", LOG_LINE_PATTERN, groups), " ", len(fields))
+    split = lines_df.select("value", "_source", F.when(matches, parts).alias("_parts"))
+    return split.select(
+        *[F.col("_parts").getItem(i).alias(name) for i, name in enumerate(fields)],
+        F.when(F.col("_parts").isNull(), F.col("value")).alias(CORRUPT_COLUMN),
         "_source",
     )
 
