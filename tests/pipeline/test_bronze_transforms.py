@@ -122,6 +122,8 @@ def test_log_fields_equal_pythons_regex_groups(spark) -> None:
     ]
     lines = [f'{head}msg="{m}"' for m in messages]
     lines += [head.replace("WARN", "WA\u0000RN") + 'msg="x"', head + "msg=x"]
+    # Text after the closing quote, even a Unicode line break, makes the line corrupt.
+    lines += [f'{head}msg="x"\u2028', f'{head}msg="x"\u0085', f'{head}msg="x" ']
     # Each line's position as its source, to find its row again.
     df = spark.createDataFrame(
         [(line, str(i)) for i, line in enumerate(lines)], "value string, _source string"
@@ -129,7 +131,8 @@ def test_log_fields_equal_pythons_regex_groups(spark) -> None:
     got = {lines[int(r._source)]: r for r in fields_from_log_lines(df).collect()}
     fields = SOURCE_FIELDS["logs"]
     for line in lines:
-        match = re.match(LOG_LINE_PATTERN, line)
+        # Python's \Z is the end of the string, as Java's \z.
+        match = re.match(LOG_LINE_PATTERN.replace("\\z", "\\Z"), line)
         expected = match.groups() if match else (None,) * len(fields)
         assert tuple(got[line][name] for name in fields) == expected, line
         assert got[line]._corrupt_record == (None if match else line)

@@ -46,8 +46,10 @@ FILE_SOURCES: dict[str, str] = {"sales": "*.csv", "events": "*.json", "logs": "*
 TABLE_SOURCES: dict[str, str] = {"customers": "customer_id", "products": "product_id"}
 
 # A log line: timestamp, level, service, status, latency, quoted message. A line that
-# does not match is MALFORMED_LINE; the timestamp and level are judged in silver.
-LOG_LINE_PATTERN = r'^(\S+) (\S+) ([A-Za-z][A-Za-z0-9]*) status=(\d+) latency_ms=(\d+) msg="(.*)"$'
+# does not match is MALFORMED_LINE; the timestamp and level are judged in silver. A Java
+# regex: ``\z`` is the end of the line, where ``$`` would also match before a final
+# U+0085 or U+2028, which Spark's text reader leaves inside the line.
+LOG_LINE_PATTERN = r'^(\S+) (\S+) ([A-Za-z][A-Za-z0-9]*) status=(\d+) latency_ms=(\d+) msg="(.*)"\z'
 
 LINEAGE_COLUMNS = ("_source", "_ingested_at", "_run_id")
 RESCUED_COLUMN = "_rescued_data"
