@@ -234,13 +234,17 @@ def test_a_language_switch_keeps_the_open_tab(app: AppTest) -> None:
     assert app.get("graphviz_chart") and not metrics(app)
 
 
-def test_choices_in_a_tab_outlive_a_visit_to_another(app: AppTest) -> None:
+def test_choices_in_a_tab_outlive_a_visit_to_another(app: AppTest, truth: Truth) -> None:
     app.number_input(key="top_n").set_value(5).run()
     show_breakdown(app, "country")
+    app.session_state["table-daily_sales"] = True
+    assert len(frame(app.run(), "Date", "Orders")) == len(truth.dates)
     open_tab(app, "Data quality")
     app.selectbox(key="q_dataset").set_value("customers").run()
     open_tab(app, "Business")
     assert app.segmented_control(key="breakdown").value == "country"
+    # The opened table is still open, the others still closed.
+    assert [list(d.value.columns[:2]) for d in app.dataframe] == [["Date", "Orders"]]
     assert len(frame(show_tables(show_breakdown(app, "product")), "Product", "Product name")) == 5
     open_tab(app, "Data quality")
     assert len(frame(app, "Reasons")) == 3  # the customers' quarantined rows

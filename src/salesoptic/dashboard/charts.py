@@ -75,6 +75,12 @@ def _field(name: str, kind: str, title: str | None, **more: Any) -> dict[str, An
     return {"field": name, "type": kind, "title": title, **more}
 
 
+def _legend(name: str, scale: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    # No title key: the config hides legend titles, and Streamlit would draw a null
+    # channel title as a blank line above the legend.
+    return {"field": name, "type": "nominal", "scale": scale, "sort": names}
+
+
 def _x(title: str | None = None) -> dict[str, Any]:
     # ``sort: null`` keeps the order of the rows: days and runs arrive in order.
     axis = {"labelAngle": -45, "labelOverlap": True, "labelLimit": 240}
@@ -196,7 +202,7 @@ def lines(
     encoding = {
         "x": _x(),
         "y": _field("y", "quantitative", y_title, axis={"format": fmt}),
-        "color": _field("series", "nominal", None, scale=_colours(names, None), sort=names),
+        "color": _legend("series", _colours(names, None), names),
         "tooltip": [
             _field("x", "ordinal", header(lang, x)),
             _field("series", "nominal", header(lang, series)),
@@ -230,7 +236,7 @@ def stacked_bars(
     encoding = {
         "x": _x(),
         "y": _field("y", "quantitative", y_title, aggregate="sum", axis={"format": ",.0f"}),
-        "color": _field("stack", "nominal", None, scale=_colours(names, colours), sort=names),
+        "color": _legend("stack", _colours(names, colours), names),
         "order": {"field": "order", "type": "quantitative"},
         "tooltip": [
             _field("x", "ordinal", header(lang, x)),

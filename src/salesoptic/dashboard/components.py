@@ -39,6 +39,9 @@ KEPT_WIDGETS = (
     "latency_service",
 )
 
+# Prefix of the keys of the "Table" expanders, whose state is kept like a widget's.
+TABLE_KEY = "table-"
+
 
 @dataclass(frozen=True)
 class Context:
@@ -59,7 +62,7 @@ def keep_widget_choices() -> None:
     Streamlit forgets the value of a widget that a run does not draw, and only the open
     tab is drawn; a value written back as session state is kept instead.
     """
-    for key in KEPT_WIDGETS:
+    for key in KEPT_WIDGETS + tuple(k for k in st.session_state if str(k).startswith(TABLE_KEY)):
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
 
@@ -179,7 +182,7 @@ def table_on_demand(
     A page of charts then draws no data grid until one is asked for: the grid's script
     is the heaviest the browser loads for a first view.
     """
-    box = st.expander(ctx.t("table"), key=f"table-{name}", on_change="rerun")
+    box = st.expander(ctx.t("table"), key=f"{TABLE_KEY}{name}", on_change="rerun")
     if box.open:
         with box:
             table(ctx, frame, name, kinds, columns)
