@@ -13,7 +13,9 @@ Measured:
   finished), for the first visitor of a server ``salesoptic dashboard`` has just started
   and for later visitors, each in a new browser context (no cached scripts). The same is
   measured for a bare Streamlit page holding only the dashboard's sidebar widgets and five
-  key figures: the floor any Streamlit page with these filters has on the machine.
+  key figures: the floor any Streamlit page with these filters has on the machine. Visits
+  alternate between the two pages, and the median of the paired differences is the
+  dashboard's own cost above the floor.
 
     python benchmarks/bench_dashboard.py [--data-dir DIR] [--browser] [--visits N]
 
@@ -23,6 +25,7 @@ Prints a table and writes ``build/bench/dashboard.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -94,34 +97,39 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def browser(data_dir: Path, page: Path, visits: int) -> list[dict]:
-    """Timings of ``visits`` page loads on a server started (and warmed) as users get it."""
+def browser(data_dir: Path, pages: dict[str, Path], visits: int) -> dict[str, list[dict]]:
+    """Timings of ``visits`` page loads of each page, on servers started (and warmed) as
+    users get them. Visits alternate between the pages, so that each pair of visits
+    sees the machine in the same state: its speed varies from minute to minute."""
     from playwright.sync_api import sync_playwright
     from test_dashboard_browser import CHROMIUM_ARGS
 
     from salesoptic.dashboard import server
 
-    port = free_port()
-    process = server.start(data_dir, "127.0.0.1", port, page)
-    url = server.url_of("127.0.0.1", port)
-    timings = []
-    try:
-        server.wait_ready(process, url)
+    timings: dict[str, list[dict]] = {name: [] for name in pages}
+    with contextlib.ExitStack() as servers:
+        urls = {}
+        for name, page in pages.items():
+            port = free_port()
+            process = server.start(data_dir, "127.0.0.1", port, page)
+            servers.callback(server.stop, process)
+            urls[name] = server.url_of("127.0.0.1", port)
+            server.wait_ready(process, urls[name])
         with sync_playwright() as pw:
             chrome = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for _ in range(visits):
-                context = chrome.new_context(viewport={"width": 1440, "height": 900})
-                tab = context.new_page()
-                start = time.perf_counter()
-                tab.goto(url)
-                tab.get_by_test_id("stMetricValue").first.wait_for(timeout=60_000)
-                first_kpi = time.perf_counter() - start
-                tab.wait_for_function(FULLY_DRAWN, polling=50, timeout=60_000)
-                timings.append({"first_kpi_s": first_kpi, "full_s": time.perf_counter() - start})
-                context.close()
+                for name, url in urls.items():
+                    context = chrome.new_context(viewport={"width": 1440, "height": 900})
+                    tab = context.new_page()
+                    start = time.perf_counter()
+                    tab.goto(url)
+                    tab.get_by_test_id("stMetricValue").first.wait_for(timeout=60_000)
+                    first_kpi = time.perf_counter() - start
+                    tab.wait_for_function(FULLY_DRAWN, polling=50, timeout=60_000)
+                    full = time.perf_counter() - start
+                    timings[name].append({"first_kpi_s": first_kpi, "full_s": full})
+                    context.close()
             chrome.close()
-    finally:
-        server.stop(process)
     return timings
 
 
@@ -165,8 +173,9 @@ def main() -> None:
         if options.browser:
             from salesoptic.dashboard.server import APP
 
-            for name, page in (("dashboard", APP), ("floor", FLOOR_PAGE)):
-                measured = summary(browser(data_dir, page, options.visits))
+            visits = browser(data_dir, {"dashboard": APP, "floor": FLOOR_PAGE}, options.visits)
+            for name, timings in visits.items():
+                measured = summary(timings)
                 report[f"browser_{name}"] = measured
                 first, later = measured["first_visitor"], measured["later_visitors_median"]
                 rows += [
@@ -175,6 +184,13 @@ def main() -> None:
                     (f"browser {name}: later visitors, first KPI", later["first_kpi_s"]),
                     (f"browser {name}: later visitors, full render", later["full_s"]),
                 ]
+            # The dashboard's own cost: each visit against the floor visit next to it.
+            above = statistics.median(
+                d["full_s"] - f["full_s"]
+                for d, f in zip(visits["dashboard"], visits["floor"], strict=True)
+            )
+            report["dashboard_above_floor_s"] = above
+            rows.append(("browser dashboard above floor, full render (median)", above))
     print(f"{'measure':<52}{'seconds':>9}")
     for label, seconds in rows:
         print(f"{label:<52}{seconds:>9.2f}")
