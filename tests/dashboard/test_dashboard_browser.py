@@ -53,8 +53,11 @@ def url(truth: Truth) -> Iterator[str]:
 
 
 def settle(page) -> None:
-    """Wait until Streamlit has finished the script run and drawn its charts."""
-    page.get_by_test_id("stMetricValue").first.wait_for(state="attached", timeout=TIMEOUT_MS)
+    """Wait until Streamlit has finished the script run.
+
+    Call it once the new content is seen: right after a click the rerun may not have
+    started yet, and the previous content is still on the page.
+    """
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=TIMEOUT_MS)
 
 
@@ -79,9 +82,9 @@ def test_dashboard_in_chromium(url: str, truth: Truth, tmp_path: Path) -> None:
             dialogs: list[str] = []
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.goto(url)
-            settle(page)
             values = page.get_by_test_id("stMetricValue")
-            expect(values.first).to_have_text(eur_en(revenue_of(truth.orders)))
+            expect(values.first).to_have_text(eur_en(revenue_of(truth.orders)), timeout=TIMEOUT_MS)
+            settle(page)
             # The hostile product name is drawn as text in the ranked chart and its tooltip.
             chart = page.get_by_test_id("stVegaLiteChart").nth(1)
             label = chart.locator("svg text", has_text=IMG_NAME).first
@@ -119,6 +122,9 @@ def test_dashboard_in_chromium(url: str, truth: Truth, tmp_path: Path) -> None:
             settle(page)
             shoot(page, tmp_path, "4-qualite-fr")
             page.get_by_role("tab", name="Exploitation").click()
+            # Wait for the tab's own content: the previous tab's figures are still on the
+            # page until the rerun replaces them.
+            expect(page.get_by_text("Santé des services")).to_be_visible(timeout=TIMEOUT_MS)
             settle(page)
             shoot(page, tmp_path, "5-exploitation-fr")
             page.get_by_role("tab", name="Architecture").click()
