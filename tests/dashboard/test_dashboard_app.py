@@ -356,6 +356,8 @@ def test_runs_and_stages(app: AppTest, truth: Truth) -> None:
     assert list(runs["Run"]) == [r["run_id"] for r in reversed(truth.runs)]
     assert list(runs["Status"]) == ["failed", "succeeded", "succeeded"]
     assert runs["Error"].iloc[0] == "PostgreSQL is unreachable at 127.0.0.1:5432."
+    # No error: the page's missing mark, not the grid's "None".
+    assert list(runs["Error"].iloc[1:]) == ["—", "—"]
     assert runs["Seconds"].iloc[1] == 12.5 + 20.25 + 8.0
     stages = frame(app, "Run", "Stage")
     assert len(stages) == 7

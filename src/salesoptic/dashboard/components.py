@@ -162,12 +162,34 @@ def table(
     shown = frame[list(columns)] if columns is not None else frame
     labels = {col: header(ctx.lang, col) for col in shown.columns}
     formatters = _formatters(ctx.lang)
-    styler = shown.rename(columns=labels).style.format(
-        {labels[col]: formatters[kind] for col, kind in kinds.items() if col in labels},
-        na_rep=MISSING,
+    styler = (
+        _with_missing_text(shown)
+        .rename(columns=labels)
+        .style.format(
+            {labels[col]: formatters[kind] for col, kind in kinds.items() if col in labels},
+            na_rep=MISSING,
+        )
     )
     st.dataframe(styler, hide_index=True, width="stretch")
     download(ctx, shown, name)
+
+
+def _with_missing_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns with the page's mark for a missing value.
+
+    The grid draws a null cell as "None" whatever the Styler says; numbers and dates keep
+    their nulls (and their type, for sorting).
+    """
+    text = [
+        col
+        for col in frame.columns
+        if frame[col].dtype == object
+        and frame[col].map(lambda v: v is None or isinstance(v, str)).all()
+        and frame[col].isna().any()
+    ]
+    if not text:
+        return frame
+    return frame.assign(**{col: frame[col].where(frame[col].notna(), MISSING) for col in text})
 
 
 def table_on_demand(
