@@ -28,6 +28,7 @@ from synthetic import (
     write_runs,
 )
 
+from salesoptic.dashboard.components import TABLE_KEY
 from salesoptic.dashboard.sections.business import BREAKDOWNS
 
 NNBSP, NBSP = "\u202f", "\u00a0"
@@ -77,7 +78,7 @@ TABLES = ("daily_sales", "funnel_daily", "customer_value", *(f"sales_by_{d}" for
 def show_tables(at: AppTest) -> AppTest:
     """Open the Business tab's "Table" expanders: their tables are built only when open."""
     for name in TABLES:
-        at.session_state[f"table-{name}"] = True
+        at.session_state[f"{TABLE_KEY}{name}"] = True
     return at.run()
 
 
@@ -237,7 +238,7 @@ def test_a_language_switch_keeps_the_open_tab(app: AppTest) -> None:
 def test_choices_in_a_tab_outlive_a_visit_to_another(app: AppTest, truth: Truth) -> None:
     app.number_input(key="top_n").set_value(5).run()
     show_breakdown(app, "country")
-    app.session_state["table-daily_sales"] = True
+    app.session_state[f"{TABLE_KEY}daily_sales"] = True
     assert len(frame(app.run(), "Date", "Orders")) == len(truth.dates)
     open_tab(app, "Data quality")
     app.selectbox(key="q_dataset").set_value("customers").run()

@@ -192,13 +192,7 @@ def _with_missing_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{col: frame[col].where(frame[col].notna(), MISSING) for col in text})
 
 
-def table_on_demand(
-    ctx: Context,
-    frame: pd.DataFrame,
-    name: str,
-    kinds: Mapping[str, str],
-    columns: Sequence[str] | None = None,
-) -> None:
+def table_on_demand(ctx: Context, frame: pd.DataFrame, name: str, kinds: Mapping[str, str]) -> None:
     """The table behind a chart, in a collapsed expander, built and sent once opened.
 
     A page of charts then draws no data grid until one is asked for: the grid's script
@@ -207,4 +201,4 @@ def table_on_demand(
     box = st.expander(ctx.t("table"), key=f"{TABLE_KEY}{name}", on_change="rerun")
     if box.open:
         with box:
-            table(ctx, frame, name, kinds, columns)
+            table(ctx, frame, name, kinds)

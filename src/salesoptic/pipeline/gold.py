@@ -454,10 +454,11 @@ def updated_daily(
     """
     chosen = list(dates)
     aggregate = DAILY_AGGREGATIONS[table]
+    full_df = aggregate(silver_df)
     previous_df = previous_df.select(*GOLD_COLUMNS[table])
-    fields = [(f.name, f.dataType) for f in aggregate(silver_df).schema]
+    fields = [(f.name, f.dataType) for f in full_df.schema]
     if [(f.name, f.dataType) for f in previous_df.schema] != fields:
-        return aggregate(silver_df)
+        return full_df
     if not chosen:
         return previous_df
     kept = previous_df.where(~F.col("date").isin(chosen))
