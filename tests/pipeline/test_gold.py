@@ -24,10 +24,15 @@ from salesoptic.pipeline.gold import (
     DAILY_AGGREGATIONS,
     build_gold,
     cached_gold,
+    merged_totals,
     pipeline_runs_df,
     quality_df,
+    sales_lines,
+    sales_totals,
+    stored_totals_match,
     updated_daily,
 )
+from salesoptic.pipeline.gold_increment import SALES_TOTALS
 
 UTC = timezone.utc
 SEED = 20250103
@@ -367,12 +372,12 @@ def gold_env(spark, tmp_path_factory: pytest.TempPathFactory):
         ]
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    with cached_gold(silver, RUNS, spark) as tables:
+    with cached_gold(silver, RUNS, spark) as gold:
         schemas = {
             name: [(f.name, f.dataType.simpleString()) for f in df.schema]
-            for name, df in tables.items()
+            for name, df in gold.tables.items()
         }
-        for name, df in tables.items():
+        for name, df in gold.tables.items():
             con.register(f"gold_{name}", df.toArrow())
     for name in rows:
         con.execute(
@@ -594,6 +599,26 @@ def test_updated_daily_equals_a_full_recomputation(gold_env, table: str) -> None
     assert _rows(updated_daily(table, previous, silver, [])) == _rows(previous)
     retyped = previous.withColumn(previous.columns[-1], F.col(previous.columns[-1]).cast("string"))
     assert _rows(updated_daily(table, retyped, silver, [])) == full
+
+
+def test_merged_totals_equal_the_totals_of_all_sales(gold_env) -> None:
+    """Totals of earlier sales plus those of later ones: the totals of all of them."""
+    lines = sales_lines(gold_env["silver"]["sales"])
+    flagged = lines.withColumn("_earlier", F.rand(seed=11) < 0.6)
+    earlier = flagged.where("_earlier").drop("_earlier")
+    later = flagged.where("NOT _earlier").drop("_earlier")
+    assert earlier.count() and later.count()
+    full, parts_a, parts_b = sales_totals(lines), sales_totals(earlier), sales_totals(later)
+    for name, key in SALES_TOTALS.items():
+        merged = merged_totals(parts_a[name], parts_b[name], key)
+        assert merged.columns == full[name].columns
+        assert _rows(merged) == _rows(full[name])
+        assert _rows(parts_a[name]) != _rows(full[name])
+    assert stored_totals_match(parts_a, lines)
+    retyped = {**parts_a, "channel_totals": parts_a["channel_totals"].withColumn(
+        "units", F.col("units").cast("int"))}  # fmt: skip
+    assert not stored_totals_match(retyped, lines)
+    assert not stored_totals_match({"channel_totals": parts_a["channel_totals"]}, lines)
 
 
 def test_missing_silver_dataset_is_named(spark, gold_env) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from salesoptic.pipeline.gold_increment import (
-    DAILY_DEFINITIONS,
     DAILY_TABLES,
+    DEFINITIONS,
+    SALES_TOTALS,
     basis,
     plan_increment,
 )
@@ -34,11 +35,13 @@ def write_silver(silver: Path, run: str, days: dict[str, list[str]]) -> None:
 
 
 def publish(gold: Path, version: str, recorded: dict | None) -> Path:
-    """A complete version with every daily table, made current."""
+    """A complete version with every daily table and sales total, made current."""
     version_dir = gold / "versions" / version
     for tables in DAILY_TABLES.values():
         for table in tables:
             (version_dir / table).mkdir(parents=True)
+    for name in SALES_TOTALS:
+        (version_dir / "_parts" / name).mkdir(parents=True)
     manifest = {"version_id": version, "created_at": "2026-11-27T10:00:00+00:00", "tables": {}}
     if recorded is not None:
         manifest["basis"] = recorded
@@ -72,6 +75,7 @@ def test_new_runs_give_the_dates_they_wrote(dirs) -> None:
         "logs": (),
     }
     assert increment.recomputed_dates()["funnel_daily"] == 2
+    assert increment.new_runs == {"sales": ("r2",), "events": ("r2",), "logs": ("r2",)}
     assert plan_increment(gold, silver, RUNS).dates == {"sales": (), "events": (), "logs": ()}
 
 
@@ -79,9 +83,10 @@ def test_new_runs_give_the_dates_they_wrote(dirs) -> None:
     "recorded",
     [
         None,  # a version published before the basis was recorded
-        {"silver_runs": RUNS, "daily_definitions": DAILY_DEFINITIONS - 1},
+        {"silver_runs": RUNS, "definitions": DEFINITIONS - 1},
+        {"silver_runs": RUNS, "daily_definitions": 1},  # before the sales totals were kept
         {"silver_runs": RUNS},
-        {"daily_definitions": DAILY_DEFINITIONS},
+        {"definitions": DEFINITIONS},
     ],
 )
 def test_an_unusable_basis_means_a_full_recomputation(dirs, recorded) -> None:
@@ -113,4 +118,7 @@ def test_no_current_or_an_incomplete_one_means_a_full_recomputation(dirs) -> Non
     assert plan_increment(gold, silver, RUNS) is None
     publish(gold, "v2", basis(RUNS))
     (gold / "versions" / "v2" / "funnel_daily").rmdir()
+    assert plan_increment(gold, silver, RUNS) is None
+    publish(gold, "v3", basis(RUNS))
+    (gold / "versions" / "v3" / "_parts" / "customer_totals").rmdir()
     assert plan_increment(gold, silver, RUNS) is None

@@ -43,3 +43,11 @@ def test_a_total_one_cent_beyond_fails_naming_the_largest_sale(spark) -> None:
 def test_one_line_beyond_money_fails(spark) -> None:
     with pytest.raises(UserError, match=r"quantity 2147483647, unit price 9999999999999999\.99"):
         require_revenue_fits(sales(spark, [("T9", 2_147_483_647, LARGEST)]))
+
+
+def test_new_sales_count_on_top_of_the_earlier_revenue(spark) -> None:
+    """Gold adding new sales to stored totals: the earlier revenue counts in the check."""
+    earlier = LARGEST - Decimal("1.00")
+    require_revenue_fits(sales(spark, [("T1", 1, Decimal("1.00"))]), earlier=earlier)
+    with pytest.raises(UserError, match=r"10000000000000000\.00, exceeds"):
+        require_revenue_fits(sales(spark, [("T1", 1, Decimal("1.01"))]), earlier=earlier)

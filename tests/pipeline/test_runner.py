@@ -36,6 +36,13 @@ def gold_rows(data_dir: Path, table: str) -> list[tuple]:
     )
 
 
+def customer_totals(data_dir: Path) -> list[tuple]:
+    path = data_dir / "gold" / "current" / "_parts" / "customer_totals"
+    return duckdb.sql(
+        f"SELECT * FROM read_parquet('{path}/*.parquet') ORDER BY customer_id"
+    ).fetchall()
+
+
 def snapshot_gold(data_dir: Path) -> dict[str, list[tuple]]:
     return {table: gold_rows(data_dir, table) for table in KPI_TABLES}
 
@@ -86,6 +93,14 @@ def test_gold_after_two_batches_equals_one_run_over_both(spark, tmp_path, pg_url
     # Only the days batch 2 added are recomputed (its files may hold late records too).
     recomputed = recomputed_dates(results)
     assert len(new_days) <= min(recomputed.values()) < len(two_runs["funnel_daily"])
+
+    # The sales totals the next run adds to are those of every silver sale.
+    assert customer_totals(incremental) == duckdb.sql(
+        f"""SELECT customer_id, count(*), sum(quantity), sum(quantity * unit_price),
+                   min(sold_at), max(sold_at)
+            FROM read_parquet('{incremental}/silver/sales/*/*/*.parquet')
+            GROUP BY customer_id ORDER BY customer_id"""
+    ).fetchall()
 
     generate_batch(at_once, pg_url, 1)
     generate_batch(at_once, pg_url, 2)

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from pyspark import StorageLevel
@@ -37,7 +38,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from salesoptic.pipeline.gold_increment import DAILY_TABLES, Increment
+from salesoptic.pipeline.gold_increment import DAILY_TABLES, SALES_TOTALS, Increment
 from salesoptic.pipeline.revenue_check import require_revenue_fits
 
 MONEY = T.DecimalType(18, 2)
@@ -168,19 +169,25 @@ def ratio(numerator: Column, denominator: Column) -> Column:
 # --- sales ------------------------------------------------------------------------------
 
 
+SALES_LINE_COLUMNS = (
+    "date", "sold_at", "customer_id", "product_id", "channel", "quantity", "unit_price"
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class SalesParts:
     """Silver sales reduced once for the seven sales tables.
 
-    ``lines``: one row per sale (``date, sold_at, customer_id, product_id, channel,
-    quantity, unit_price``). ``per_customer`` and ``per_product``: orders, units, revenue
-    (and first and last order) per id, with the dimension's attributes joined to these
-    aggregates rather than to every sale. Counts and sums add up exactly, and each
-    customer has one country and segment and each product one category, so the tables by
-    country, segment and category are sums of these rows.
+    ``lines``: one row per sale (``SALES_LINE_COLUMNS``), for ``daily_sales``. ``totals``:
+    ``sales_totals`` of every sale, per customer, product and channel. ``per_customer``
+    and ``per_product``: those totals with the dimension's attributes joined to them
+    rather than to every sale. Counts and sums add up exactly, and each customer has one
+    country and segment and each product one category, so the tables by country, segment
+    and category are sums of these rows.
     """
 
     lines: DataFrame
+    totals: dict[str, DataFrame]
     per_customer: DataFrame
     per_product: DataFrame
 
@@ -194,29 +201,71 @@ def _totals(lines_df: DataFrame, key: str, *extra: Column) -> DataFrame:
     )
 
 
-def sales_parts(sales_df: DataFrame, customers_df: DataFrame, products_df: DataFrame) -> SalesParts:
-    """The sales lines and their per-customer and per-product aggregates.
+def sales_lines(sales_df: DataFrame) -> DataFrame:
+    """Silver sales pruned to the columns the sales tables use."""
+    return sales_df.select(*SALES_LINE_COLUMNS)
+
+
+def sales_totals(lines_df: DataFrame) -> dict[str, DataFrame]:
+    """Orders, units and revenue of the lines per customer (with the first and last
+    order's ``sold_at``), per product and per channel; named as in ``SALES_TOTALS``."""
+    return {
+        "customer_totals": _totals(
+            lines_df,
+            "customer_id",
+            F.min("sold_at").alias("first_order_at"),
+            F.max("sold_at").alias("last_order_at"),
+        ),
+        "product_totals": _totals(lines_df, "product_id"),
+        "channel_totals": _totals(lines_df, "channel"),
+    }
+
+
+def merged_totals(earlier_df: DataFrame, new_df: DataFrame, key: str) -> DataFrame:
+    """The totals of two disjoint sets of sales as the totals of their union: counts and
+    sums add, the first and last order are the earliest first and the latest last."""
+    extra = []
+    if "first_order_at" in new_df.columns:
+        extra = [
+            F.min("first_order_at").alias("first_order_at"),
+            F.max("last_order_at").alias("last_order_at"),
+        ]
+    both_df = earlier_df.select(*new_df.columns).unionByName(new_df)
+    return _summed(both_df, key, *extra)
+
+
+def stored_totals_match(stored: Mapping[str, DataFrame], lines_df: DataFrame) -> bool:
+    """Whether stored totals have the columns and types ``sales_totals`` gives now."""
+    fresh = sales_totals(lines_df)
+    return set(stored) == set(fresh) and all(
+        [(f.name, f.dataType) for f in stored[name].schema]
+        == [(f.name, f.dataType) for f in fresh[name].schema]
+        for name in fresh
+    )
+
+
+def sales_parts(
+    lines_df: DataFrame,
+    customers_df: DataFrame,
+    products_df: DataFrame,
+    totals: Mapping[str, DataFrame] | None = None,
+) -> SalesParts:
+    """The sales lines (``sales_lines``), their totals (``totals`` when given, else
+    ``sales_totals`` of the lines) and the totals joined to the dimensions.
 
     Dimensions are joined with a left join, so a sale is never lost from the totals even
     if a dimension row were missing (silver guarantees it is not).
     """
-    lines_df = sales_df.select(
-        "date", "sold_at", "customer_id", "product_id", "channel", "quantity", "unit_price"
-    )
+    totals = dict(totals) if totals is not None else sales_totals(lines_df)
     customer_attrs_df = customers_df.select("customer_id", "name", "country", "segment")
     product_attrs_df = products_df.select(
         "product_id", F.col("name").alias("product_name"), "category"
     )
-    per_customer_df = _totals(
-        lines_df,
-        "customer_id",
-        F.min("sold_at").alias("first_order_at"),
-        F.max("sold_at").alias("last_order_at"),
-    ).join(customer_attrs_df, on="customer_id", how="left")
-    per_product_df = _totals(lines_df, "product_id").join(
-        product_attrs_df, on="product_id", how="left"
+    per_customer_df = totals["customer_totals"].join(
+        customer_attrs_df, on="customer_id", how="left"
     )
-    return SalesParts(lines_df, per_customer_df, per_product_df)
+    per_product_df = totals["product_totals"].join(product_attrs_df, on="product_id", how="left")
+    return SalesParts(lines_df, totals, per_customer_df, per_product_df)
 
 
 def _summed(parts_df: DataFrame, key: str, *extra: Column) -> DataFrame:
@@ -276,9 +325,9 @@ def agg_sales_by_segment(per_customer_df: DataFrame) -> DataFrame:
     )
 
 
-def agg_sales_by_channel(lines_df: DataFrame) -> DataFrame:
+def agg_sales_by_channel(channel_totals_df: DataFrame) -> DataFrame:
     """Grain: one row per sales channel with at least one order."""
-    return _totals(lines_df, "channel").select(*GOLD_COLUMNS["sales_by_channel"])
+    return channel_totals_df.select(*GOLD_COLUMNS["sales_by_channel"])
 
 
 def agg_customer_value(per_customer_df: DataFrame) -> DataFrame:
@@ -504,7 +553,7 @@ def _build(
         "sales_by_category": agg_sales_by_category(sales.per_product),
         "sales_by_country": agg_sales_by_country(sales.per_customer),
         "sales_by_segment": agg_sales_by_segment(sales.per_customer),
-        "sales_by_channel": agg_sales_by_channel(sales.lines),
+        "sales_by_channel": agg_sales_by_channel(sales.totals["channel_totals"]),
         "customer_value": agg_customer_value(sales.per_customer),
         "funnel_daily": daily["funnel_daily"],
         "service_health_daily": daily["service_health_daily"],
@@ -515,11 +564,10 @@ def _build(
     return {name: coalesce_small(name, df) for name, df in tables.items()}
 
 
-def _sales(silver: Mapping[str, DataFrame]) -> SalesParts:
+def _require_datasets(silver: Mapping[str, DataFrame]) -> None:
     missing = sorted({"sales", "events", "logs", "customers", "products"} - set(silver))
     if missing:
         raise ValueError(f"Gold needs the silver datasets {', '.join(missing)}, not given.")
-    return sales_parts(silver["sales"], silver["customers"], silver["products"])
 
 
 def build_gold(
@@ -532,7 +580,23 @@ def build_gold(
     Pure and lazy: nothing is read or cached until the caller writes the tables. To
     reuse the sales lines and aggregates across the seven sales tables, use ``cached_gold``.
     """
-    return _build(_sales(silver), silver, runs, spark, {}, None)
+    _require_datasets(silver)
+    sales = sales_parts(sales_lines(silver["sales"]), silver["customers"], silver["products"])
+    return _build(sales, silver, runs, spark, {}, None)
+
+
+@dataclass(frozen=True)
+class Gold:
+    """What a run publishes: the tables, and the parts the next run can add to
+    (``SALES_TOTALS``, see ``gold_increment``)."""
+
+    tables: dict[str, DataFrame]
+    parts: dict[str, DataFrame]
+
+
+def _stored_revenue(channel_totals_df: DataFrame) -> Decimal:
+    total = channel_totals_df.agg(F.sum("revenue").alias("total")).first()["total"]
+    return total if total is not None else Decimal(0)
 
 
 @contextlib.contextmanager
@@ -541,28 +605,55 @@ def cached_gold(
     runs: list[dict],
     spark: SparkSession,
     increment: Increment | None = None,
-) -> Iterator[dict[str, DataFrame]]:
+) -> Iterator[Gold]:
     """``build_gold`` with the sales parts persisted for the duration of the block.
 
     With an ``increment``, the daily tables (``daily_sales`` and those of events and logs)
     recompute only its dates and take the other dates from its previous version
-    (``updated_daily``).
+    (``updated_daily``), and the sales totals are the previous version's plus those of
+    the sales of the new silver runs (``merged_totals``); stored totals with other
+    columns or types are not reused: the totals are computed from every sale.
 
-    The money check (``revenue_check``) runs first, on the persisted sales lines: its one
-    pass materializes them (memory, spilling to disk); the per-customer and per-product
-    aggregates are computed from them once and persisted too, and every sales table reads
-    from these caches. A revenue beyond ``decimal(18,2)`` raises ``UserError`` before any
-    table is computed. The caches are released when the block ends.
+    The money check (``revenue_check``) runs first, on the persisted sales lines the
+    totals are computed from (every sale, or the new ones on top of the revenue the
+    previous totals hold): its one pass materializes them (memory, spilling to disk).
+    The totals and the per-customer and per-product aggregates are computed from them
+    once and persisted too, and every sales table reads from these caches. A revenue
+    beyond ``decimal(18,2)`` raises ``UserError`` before any table is computed. The
+    caches are released when the block ends.
     """
-    parts = _sales(silver)
-    sales = SalesParts(
-        *(
-            df.persist(StorageLevel.MEMORY_AND_DISK)
-            for df in (parts.lines, parts.per_customer, parts.per_product)
-        )
+    _require_datasets(silver)
+    lines_df = sales_lines(silver["sales"])
+    stored = (
+        {}
+        if increment is None
+        else {name: spark.read.parquet(increment.previous_part(name)) for name in SALES_TOTALS}
     )
+    reuse = increment is not None and stored_totals_match(stored, lines_df)
+    if reuse:
+        new_runs = list(increment.new_runs["sales"])
+        counted_df = sales_lines(silver["sales"].where(F.col("_run_id").isin(new_runs)))
+    else:
+        counted_df = lines_df
+    cached = [counted_df.persist(StorageLevel.MEMORY_AND_DISK)]
     try:
-        require_revenue_fits(sales.lines, named_from=silver["sales"])
+        earlier = _stored_revenue(stored["channel_totals"]) if reuse else Decimal(0)
+        require_revenue_fits(cached[0], named_from=silver["sales"], earlier=earlier)
+        totals = {
+            name: merged_totals(stored[name], df, SALES_TOTALS[name]) if reuse else df
+            for name, df in sales_totals(cached[0]).items()
+        }
+        totals = {name: df.persist(StorageLevel.MEMORY_AND_DISK) for name, df in totals.items()}
+        cached += totals.values()
+        parts = sales_parts(
+            lines_df if reuse else cached[0], silver["customers"], silver["products"], totals
+        )
+        sales = replace(
+            parts,
+            per_customer=parts.per_customer.persist(StorageLevel.MEMORY_AND_DISK),
+            per_product=parts.per_product.persist(StorageLevel.MEMORY_AND_DISK),
+        )
+        cached += [sales.per_customer, sales.per_product]
         previous = (
             {}
             if increment is None
@@ -572,7 +663,7 @@ def cached_gold(
                 for table in names
             }
         )
-        yield _build(sales, silver, runs, spark, previous, increment)
+        yield Gold(_build(sales, silver, runs, spark, previous, increment), totals)
     finally:
-        for df in (sales.lines, sales.per_customer, sales.per_product):
+        for df in cached:
             df.unpersist()

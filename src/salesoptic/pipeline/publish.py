@@ -3,6 +3,7 @@
 Layout under the gold directory::
 
     versions/<id>/<table>/part-*.parquet   every table of one publication, in full
+    versions/<id>/_parts/<part>/           what the next run can add to (not tables)
     versions/<id>/_manifest.json           written last: its presence marks <id> complete;
                                            its ``basis`` says what <id> was computed from
     current -> versions/<id>               relative symbolic link, the only path readers use
@@ -38,6 +39,7 @@ from salesoptic.errors import UserError
 CURRENT = "current"
 VERSIONS = "versions"
 MANIFEST = "_manifest.json"
+PARTS = "_parts"
 # Names starting with a dot are work in progress (temporary links, folders being deleted)
 # and never versions; a version id must therefore start with a letter or digit.
 _VERSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -200,11 +202,14 @@ def publish_gold(
     version_id: str,
     keep: int = 5,
     basis: Mapping[str, object] | None = None,
+    parts: Mapping[str, DataFrame] | None = None,
 ) -> Path:
     """Write ``tables`` as version ``version_id`` and make it ``current`` atomically.
 
     ``basis`` (what the tables were computed from, see ``gold_increment.basis``) goes
-    into the manifest for the next run's ``plan_increment``. Returns the version's
+    into the manifest for the next run's ``plan_increment``; ``parts`` (intermediate
+    results the next run can add to) are written under ``_parts/`` with the tables and
+    listed apart from them in the manifest. Returns the version's
     folder. Afterwards, the newest ``keep`` complete versions and
     the current one are kept; older versions and incomplete leftovers are deleted.
     """
@@ -226,6 +231,10 @@ def publish_gold(
     for table, df in tables.items():
         rows = _write_table(df, version_dir / table)
         manifest_tables[table] = {"rows": rows, "columns": list(df.columns)}
+    manifest_parts = {}
+    for name, df in (parts or {}).items():
+        rows = _write_table(df, version_dir / PARTS / name)
+        manifest_parts[name] = {"rows": rows, "columns": list(df.columns)}
     _fsync_tree(version_dir)
     _write_json_atomically(
         version_dir / MANIFEST,
@@ -234,6 +243,7 @@ def publish_gold(
             "created_at": datetime.now(timezone.utc).isoformat(),
             "format": "parquet",
             "tables": manifest_tables,
+            **({"parts": manifest_parts} if manifest_parts else {}),
             **({"basis": dict(basis)} if basis is not None else {}),
         },
     )

@@ -27,15 +27,19 @@ def _amount() -> Column:
     return F.col("quantity").cast("decimal(10,0)") * F.col("unit_price")
 
 
-def require_revenue_fits(sales_df: DataFrame, named_from: DataFrame | None = None) -> None:
+def require_revenue_fits(
+    sales_df: DataFrame, named_from: DataFrame | None = None, earlier: Decimal = Decimal(0)
+) -> None:
     """Raise ``UserError`` when the revenue of all sales exceeds ``decimal(18,2)``.
 
-    ``sales_df`` needs ``quantity`` and ``unit_price``; the sale the message names is
-    looked up, only then, in ``named_from`` (silver sales, with ``transaction_id`` and
-    ``_source``), by default ``sales_df`` itself.
+    ``sales_df`` needs ``quantity`` and ``unit_price``; ``earlier`` is the revenue of the
+    other sales (already checked, when gold adds new sales to stored totals). The sale the
+    message names is looked up, only then, in ``named_from`` (silver sales, with
+    ``transaction_id`` and ``_source``), by default ``sales_df`` itself.
     """
-    total = sales_df.agg(F.sum(_amount()).alias("total")).first()["total"]
-    if total is None or total <= MONEY_MAX:
+    new = sales_df.agg(F.sum(_amount()).alias("total")).first()["total"]
+    total = earlier + (new if new is not None else Decimal(0))
+    if total <= MONEY_MAX:
         return
     largest = (
         (named_from if named_from is not None else sales_df)

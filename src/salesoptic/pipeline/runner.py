@@ -142,9 +142,14 @@ def _gold(spark, settings: Settings, run_id: str, progress, record, log: RunLog)
          "rows_in": rows_in, "rows_out": None},
     ]  # fmt: skip
     runs = [r for r in log.runs() if r["run_id"] != run_id] + [finished]
-    with cached_gold(silver, runs, spark, increment) as tables:
+    with cached_gold(silver, runs, spark, increment) as gold:
         publish_gold(
-            tables, settings.gold_dir.absolute(), run_id, settings.gold_keep, basis(silver_runs)
+            gold.tables,
+            settings.gold_dir.absolute(),
+            run_id,
+            settings.gold_keep,
+            basis(silver_runs),
+            gold.parts,
         )
     published = next(v for v in list_versions(settings.gold_dir.absolute()) if v.id == run_id)
     recomputed = {} if increment is None else increment.recomputed_dates()
