@@ -95,12 +95,15 @@ def test_gold_after_two_batches_equals_one_run_over_both(spark, tmp_path, pg_url
     assert len(new_days) <= min(recomputed.values()) < len(two_runs["funnel_daily"])
 
     # The sales totals the next run adds to are those of every silver sale.
-    assert customer_totals(incremental) == duckdb.sql(
-        f"""SELECT customer_id, count(*), sum(quantity), sum(quantity * unit_price),
+    assert (
+        customer_totals(incremental)
+        == duckdb.sql(
+            f"""SELECT customer_id, count(*), sum(quantity), sum(quantity * unit_price),
                    min(sold_at), max(sold_at)
             FROM read_parquet('{incremental}/silver/sales/*/*/*.parquet')
             GROUP BY customer_id ORDER BY customer_id"""
-    ).fetchall()
+        ).fetchall()
+    )
 
     generate_batch(at_once, pg_url, 1)
     generate_batch(at_once, pg_url, 2)

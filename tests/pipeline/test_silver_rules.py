@@ -243,6 +243,9 @@ def test_contested_keys_are_repeated_or_already_in_silver(spark, small_batch) ->
         ("C", False),
         ("OLD", True),
     ]
+    # A first run: no earlier silver, only the repeated keys.
+    got = contested_keys(judged, "transaction_id", None, small_batch).collect()
+    assert sorted((r._key, r._in_silver) for r in got) == [("A", False), ("C", False)]
 
 
 def test_latest_version_per_key(spark) -> None:

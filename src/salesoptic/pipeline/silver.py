@@ -132,7 +132,10 @@ def file_name(source: Column) -> Column:
 
 
 def contested_keys(
-    judged_df: DataFrame, key: str, existing_keys_df: DataFrame, small_batch: bool = True
+    judged_df: DataFrame,
+    key: str,
+    existing_keys_df: DataFrame | None,
+    small_batch: bool = True,
 ) -> DataFrame:
     """Keys to rank: several records pass every other rule, or the key is already in silver.
 
@@ -140,7 +143,9 @@ def contested_keys(
     (duplicates, re-sent keys), so callers broadcast them. Silver's earlier keys are
     many: they are first narrowed to those whose 64-bit hash is a hash of this batch's
     keys (broadcast when the batch is small), so they are never shuffled as text; the
-    exact join on the key then drops hash collisions.
+    exact join on the key then drops hash collisions. ``existing_keys_df`` None means
+    silver holds no earlier run: the aggregate then runs once instead of once for the
+    hashes and once for the join.
     """
     typed_key = F.col(f"{TYPED}.{key}")
     copies_df = (
@@ -148,6 +153,10 @@ def contested_keys(
         .groupBy(typed_key.alias("_key"))
         .agg(F.count(F.lit(1)).alias("_copies"))
     )
+    if existing_keys_df is None:
+        return copies_df.where(F.col("_copies") > 1).select(
+            "_key", F.lit(False).alias("_in_silver")
+        )
     batch_hashes_df = copies_df.select(F.xxhash64("_key").alias("_hash"))
     if small_batch:
         batch_hashes_df = F.broadcast(batch_hashes_df)
@@ -441,7 +450,9 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
     try:
         if contract.key:
             key = contract.key[0]
-            existing_keys_df = read_silver(spark, settings, dataset).select(key)
+            existing_keys_df = (
+                read_silver(spark, settings, dataset).select(key) if store.silver_paths() else None
+            )
             small_batch = counts.rows_in <= BROADCAST_BATCH_ROWS
             contested_df = contested_keys(cached[0], key, existing_keys_df, small_batch)
             cached.append(contested_df.persist(StorageLevel.MEMORY_AND_DISK))
