@@ -143,21 +143,20 @@ def contested_keys(
     (duplicates, re-sent keys), so callers broadcast them. Silver's earlier keys are
     many: they are first narrowed to those whose 64-bit hash is a hash of this batch's
     keys (broadcast when the batch is small), so they are never shuffled as text; the
-    exact join on the key then drops hash collisions. ``existing_keys_df`` None means
-    silver holds no earlier run: the aggregate then runs once instead of once for the
-    hashes and once for the join.
+    exact join on the key then drops hash collisions. The hashes are taken from the
+    records, not from the aggregate, so the aggregate runs once. ``existing_keys_df``
+    None means silver holds no earlier run.
     """
     typed_key = F.col(f"{TYPED}.{key}")
-    copies_df = (
-        judged_df.where((F.size(REASONS_COLUMN) == 0) & typed_key.isNotNull())
-        .groupBy(typed_key.alias("_key"))
-        .agg(F.count(F.lit(1)).alias("_copies"))
+    candidates_df = judged_df.where((F.size(REASONS_COLUMN) == 0) & typed_key.isNotNull()).select(
+        typed_key.alias("_key")
     )
+    copies_df = candidates_df.groupBy("_key").agg(F.count(F.lit(1)).alias("_copies"))
     if existing_keys_df is None:
         return copies_df.where(F.col("_copies") > 1).select(
             "_key", F.lit(False).alias("_in_silver")
         )
-    batch_hashes_df = copies_df.select(F.xxhash64("_key").alias("_hash"))
+    batch_hashes_df = candidates_df.select(F.xxhash64("_key").alias("_hash"))
     if small_batch:
         batch_hashes_df = F.broadcast(batch_hashes_df)
     existing_df = (
