@@ -201,7 +201,9 @@ def run_cli(data_dir: Path, master: str, pg_url: str, timeout: float = RUN_TIMEO
 
 def gold_tables(data_dir: Path) -> dict[str, Path]:
     current = data_dir / "gold" / "current"
-    return {p.name: p for p in sorted(current.iterdir()) if p.is_dir()}
+    tables = {p.name: p for p in sorted(current.iterdir()) if p.is_dir() and p.name[0] != "_"}
+    parts = current / "_parts"
+    return {**tables, **{f"_parts/{p.name}": p for p in sorted(parts.iterdir())}}
 
 
 def read_sorted(path: Path, drop: tuple[str, ...] = ()):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import shutil
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -17,9 +18,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from salesoptic.contracts.schemas import SILVER_SCHEMAS
+from salesoptic.errors import UserError
 from salesoptic.pipeline.gold import (
     DAILY_AGGREGATIONS,
     build_gold,
@@ -32,7 +35,8 @@ from salesoptic.pipeline.gold import (
     stored_totals_match,
     updated_daily,
 )
-from salesoptic.pipeline.gold_increment import SALES_TOTALS
+from salesoptic.pipeline.gold_increment import SALES_TOTALS, Increment
+from salesoptic.pipeline.publish import publish_gold
 
 UTC = timezone.utc
 SEED = 20250103
@@ -619,6 +623,59 @@ def test_merged_totals_equal_the_totals_of_all_sales(gold_env) -> None:
         "units", F.col("units").cast("int"))}  # fmt: skip
     assert not stored_totals_match(retyped, lines)
     assert not stored_totals_match({"channel_totals": parts_a["channel_totals"]}, lines)
+
+
+def test_cached_gold_adds_new_sales_to_stored_totals(spark, gold_env, tmp_path) -> None:
+    """An incremental gold from a version's stored totals equals a full recomputation;
+    stored totals of another type are not reused; the stored revenue counts in the
+    money check."""
+    cutoff = gold_env["silver"]["sales"].agg(F.max("date")).first()[0]
+    # Run r2 brings the last date's sales and late sales on earlier dates.
+    later = (F.col("date") >= cutoff) | (F.xxhash64("transaction_id") % 5 == 0)
+    gold_env["silver"]["sales"].withColumn(
+        "_run_id", F.when(later, "r2").otherwise("r1")
+    ).write.parquet(str(tmp_path / "sales"))
+    sales = spark.read.parquet(str(tmp_path / "sales"))
+    new_dates = tuple(
+        sorted(r[0] for r in sales.where("_run_id = 'r2'").select("date").distinct().collect())
+    )
+    assert cutoff in new_dates and len(new_dates) > 1
+    full = {**gold_env["silver"], "sales": sales}
+    gold_dir = tmp_path / "gold"
+    with cached_gold({**full, "sales": sales.where("_run_id = 'r1'")}, RUNS, spark) as first:
+        assert first.totals_from is None
+        previous = publish_gold(first.tables, gold_dir, "v1", parts=first.parts)
+    expected = {name: _rows(df) for name, df in build_gold(full, RUNS, spark).items()}
+
+    def increment(version_dir: Path) -> Increment:
+        dates = {"sales": new_dates, "events": (), "logs": ()}
+        return Increment(version_dir, dates, {"sales": ("r2",), "events": (), "logs": ()})
+
+    with cached_gold(full, RUNS, spark, increment(previous)) as gold:
+        assert gold.totals_from == "v1"
+        assert {name: _rows(df) for name, df in gold.tables.items()} == expected
+
+    def with_channel_totals(version: str, column: str, value: Column) -> Path:
+        """A copy of v1 whose stored channel totals have ``column`` replaced."""
+        version_dir = gold_dir / "versions" / version
+        shutil.copytree(previous, version_dir)
+        stored = spark.read.parquet(str(previous / "_parts" / "channel_totals"))
+        changed = stored.withColumn(column, value)
+        changed.write.mode("overwrite").parquet(str(version_dir / "_parts" / "channel_totals"))
+        return version_dir
+
+    retyped = with_channel_totals("v2", "units", F.col("units").cast("int"))
+    with cached_gold(full, RUNS, spark, increment(retyped)) as gold:
+        assert gold.totals_from is None
+        assert {name: _rows(df) for name, df in gold.tables.items()} == expected
+
+    largest = F.lit(Decimal("9999999999999999.99")).cast("decimal(18,2)")
+    near_the_limit = with_channel_totals("v3", "revenue", largest)
+    with (
+        pytest.raises(UserError, match="exceeds decimal"),
+        cached_gold(full, RUNS, spark, increment(near_the_limit)),
+    ):
+        pass
 
 
 def test_missing_silver_dataset_is_named(spark, gold_env) -> None:

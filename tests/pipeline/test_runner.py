@@ -15,6 +15,7 @@ import pytest
 from salesoptic.config import load_settings
 from salesoptic.errors import UserError
 from salesoptic.generate import GenerateSpec, generate
+from salesoptic.pipeline.gold import TOTALS_TABLES
 from salesoptic.pipeline.gold_increment import DAILY_TABLES as DAILY_BY_SOURCE
 from salesoptic.pipeline.runlog import INTERRUPTED, RunLog, run_lock
 from salesoptic.pipeline.runner import RunFailed, run_pipeline
@@ -65,6 +66,12 @@ def recomputed_dates(results) -> dict[str, int | None]:
     return {t.table: t.dates_recomputed for t in gold.datasets if t.table in DAILY_TABLES}
 
 
+def totals_from(results) -> set[str | None]:
+    """The gold versions the sales tables' totals were added to (None: from every sale)."""
+    gold = next(r for r in results if r.stage == "gold")
+    return {t.totals_from for t in gold.datasets if t.table in TOTALS_TABLES}
+
+
 def source_dates(data_dir: Path) -> set[str]:
     """Days of the generated events files (``events_<day>.json``)."""
     return {p.stem.removeprefix("events_") for p in (data_dir / "source" / "events").iterdir()}
@@ -73,23 +80,31 @@ def source_dates(data_dir: Path) -> set[str]:
 def test_gold_after_two_batches_equals_one_run_over_both(spark, tmp_path, pg_url) -> None:
     incremental, at_once = tmp_path / "incremental", tmp_path / "at_once"
     generate_batch(incremental, pg_url, 1)
-    _, results = run_pipeline(settings_for(incremental, pg_url))
+    first_run, results = run_pipeline(settings_for(incremental, pg_url))
     assert [r.stage for r in results] == ["bronze", "silver", "gold"]
     assert set(recomputed_dates(results).values()) == {None}
+    assert totals_from(results) == {None}
     first_gold = snapshot_gold(incremental)
     assert first_gold["daily_sales"], "gold holds the sales"
 
     # A rerun with nothing new changes no gold content and adds no silver rows; the daily
     # tables of events and logs are copied from the previous version, no date recomputed.
-    _, results = run_pipeline(settings_for(incremental, pg_url))
+    rerun, results = run_pipeline(settings_for(incremental, pg_url))
     assert snapshot_gold(incremental) == first_gold
     assert set(recomputed_dates(results).values()) == {0}
+    assert totals_from(results) == {first_run}
 
     days_before = source_dates(incremental)
     generate_batch(incremental, pg_url, 2)
     new_days = source_dates(incremental) - days_before
     _, results = run_pipeline(settings_for(incremental, pg_url))
     two_runs = snapshot_gold(incremental)
+    assert totals_from(results) == {rerun}  # only batch 2's sales were read
+    gold = next(r for r in results if r.stage == "gold")
+    [(silver_rows,)] = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{incremental}/silver/**/*.parquet')"
+    ).fetchall()
+    assert gold.rows_in == silver_rows
     # Only the days batch 2 added are recomputed (its files may hold late records too).
     recomputed = recomputed_dates(results)
     assert len(new_days) <= min(recomputed.values()) < len(two_runs["funnel_daily"])

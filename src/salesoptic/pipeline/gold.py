@@ -3,8 +3,8 @@
 Every function here but ``cached_gold`` is a pure transformation (DataFrame API and
 ``pyspark.sql.functions`` only): no reads, no writes, no actions. ``cached_gold`` persists
 the sales parts, runs the money check on them and, in an incremental run, reads the
-current version's daily tables (see ``salesoptic.pipeline.gold_increment``). Publication
-lives in ``salesoptic.pipeline.publish``.
+current version's daily tables and stored sales totals (see
+``salesoptic.pipeline.gold_increment``). Publication lives in ``salesoptic.pipeline.publish``.
 
 Conventions shared by every table:
 
@@ -16,12 +16,14 @@ Conventions shared by every table:
 - grouped sales tables hold only groups with at least one order; dimension attributes come
   from the current silver dimension (one row per id), joined on the id.
 
-Silver sales are read once for the seven sales tables: ``sales_parts`` prunes them to the
-columns the tables use and aggregates them per customer and per product, and only those
-aggregates are joined to the dimensions (a million customers, not every sale); the tables
-by country, segment and category sum them. ``build_gold`` itself stays pure and caches
-nothing; ``cached_gold`` wraps it and persists the three parts for the duration of a
-``with`` block, so that writing the seven tables scans silver sales once.
+Silver sales are read once for the seven sales tables: ``sales_lines`` prunes them to the
+columns the tables use, ``sales_totals`` aggregates them per customer, product and
+channel, and ``sales_parts`` joins only the customer and product totals to the
+dimensions (a million customers, not every sale); the tables by country, segment and
+category sum them. ``build_gold`` itself stays pure and caches nothing; ``cached_gold``
+wraps it and persists the lines, the totals and the joined totals for the duration of a
+``with`` block, so that writing the seven tables scans silver sales once (in an
+incremental run: the new sales once, and the dates ``daily_sales`` recomputes).
 """
 
 from __future__ import annotations
@@ -101,6 +103,18 @@ GOLD_COLUMNS: dict[str, tuple[str, ...]] = {
         "duration_s",
     ),
 }
+
+# The tables computed from the sales totals (``sales_totals``), not from the sales lines.
+TOTALS_TABLES = frozenset(
+    {
+        "sales_by_product",
+        "sales_by_category",
+        "sales_by_country",
+        "sales_by_segment",
+        "sales_by_channel",
+        "customer_value",
+    }
+)
 
 # Tables with one row per customer grow with the business; every other table is a small
 # aggregate and is written as a single file (see ``coalesce_small``).
@@ -588,10 +602,12 @@ def build_gold(
 @dataclass(frozen=True)
 class Gold:
     """What a run publishes: the tables, and the parts the next run can add to
-    (``SALES_TOTALS``, see ``gold_increment``)."""
+    (``SALES_TOTALS``, see ``gold_increment``); ``totals_from``: the version whose stored
+    totals the new sales were added to, None when they were computed from every sale."""
 
     tables: dict[str, DataFrame]
     parts: dict[str, DataFrame]
+    totals_from: str | None = None
 
 
 def _stored_revenue(channel_totals_df: DataFrame) -> Decimal:
@@ -618,9 +634,12 @@ def cached_gold(
     totals are computed from (every sale, or the new ones on top of the revenue the
     previous totals hold): its one pass materializes them (memory, spilling to disk).
     The totals and the per-customer and per-product aggregates are computed from them
-    once and persisted too, and every sales table reads from these caches. A revenue
-    beyond ``decimal(18,2)`` raises ``UserError`` before any table is computed. The
-    caches are released when the block ends.
+    once and persisted too, and the sales tables but ``daily_sales`` read from these
+    caches; ``daily_sales`` reads the cached lines in a full run, and silver pruned to its
+    recomputed dates in an incremental one. A revenue beyond ``decimal(18,2)`` raises
+    ``UserError`` before any table is computed. ``Gold.totals_from`` names the version
+    whose totals were added to (None: computed from every sale). The caches are released
+    when the block ends.
     """
     _require_datasets(silver)
     lines_df = sales_lines(silver["sales"])
@@ -663,7 +682,8 @@ def cached_gold(
                 for table in names
             }
         )
-        yield Gold(_build(sales, silver, runs, spark, previous, increment), totals)
+        totals_from = increment.previous.name if reuse and increment is not None else None
+        yield Gold(_build(sales, silver, runs, spark, previous, increment), totals, totals_from)
     finally:
         for df in cached:
             df.unpersist()

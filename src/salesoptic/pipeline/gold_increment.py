@@ -18,7 +18,7 @@ Anything that breaks the premise (no complete current version, a version without
 record, with other definitions or without its parts, a recorded run no longer in silver
 or without its folder, a folder that is not a date) means a full recomputation. When the
 definition of a daily table or of a total changes, ``DEFINITIONS`` is raised with it;
-``updated_daily`` and ``updated_totals`` also recompute whatever is stored with other
+``updated_daily`` and ``stored_totals_match`` also refuse whatever is stored with other
 columns or types than the fresh ones.
 """
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
@@ -289,6 +290,14 @@ class SilverStore:
             for run in self.committed_runs()
             if (self.silver / f"run={run}").is_dir()
         ]
+
+    def rows(self) -> int:
+        """Rows of the committed silver, from the Parquet footers (no data is read)."""
+        return sum(
+            pq.ParquetFile(part).metadata.num_rows
+            for folder in self.silver_paths()
+            for part in Path(folder).rglob("*.parquet")
+        )
 
     def write(self, df: DataFrame, root: Path, run_id: str, partition_by_date: bool) -> int:
         """Write to staging, then rename to ``run=<run_id>``; returns the rows written."""
