@@ -248,13 +248,18 @@ def merged_totals(earlier_df: DataFrame, new_df: DataFrame, key: str) -> DataFra
     return _summed(both_df, key, *extra)
 
 
+def same_columns(stored_df: DataFrame, fresh_df: DataFrame) -> bool:
+    """Whether a stored result has the columns and types, in order, of a fresh one."""
+    return [(f.name, f.dataType) for f in stored_df.schema] == [
+        (f.name, f.dataType) for f in fresh_df.schema
+    ]
+
+
 def stored_totals_match(stored: Mapping[str, DataFrame], lines_df: DataFrame) -> bool:
     """Whether stored totals have the columns and types ``sales_totals`` gives now."""
     fresh = sales_totals(lines_df)
     return set(stored) == set(fresh) and all(
-        [(f.name, f.dataType) for f in stored[name].schema]
-        == [(f.name, f.dataType) for f in fresh[name].schema]
-        for name in fresh
+        same_columns(stored[name], fresh[name]) for name in fresh
     )
 
 
@@ -519,8 +524,7 @@ def updated_daily(
     aggregate = DAILY_AGGREGATIONS[table]
     full_df = aggregate(silver_df)
     previous_df = previous_df.select(*GOLD_COLUMNS[table])
-    fields = [(f.name, f.dataType) for f in full_df.schema]
-    if [(f.name, f.dataType) for f in previous_df.schema] != fields:
+    if not same_columns(previous_df, full_df):
         return full_df
     if not chosen:
         return previous_df
