@@ -405,21 +405,20 @@ def judge_dimension(
     snapshot_df = spark.read.parquet(str(latest))
     counts.rows_in = snapshot_df.count()  # from Parquet footers
     key = CONTRACTS[dataset].key[0]
-    judged_df = judge(snapshot_df, CONTRACTS[dataset]).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        valid_seen = Observation(f"valid-{dataset}-{run_id}")
-        valid_df = valid_rows(judged_df, dataset, run_id).observe(
-            valid_seen, F.count(F.lit(1)).alias("rows")
-        )
-        merged_df = latest_version_per_key(
-            valid_df.unionByName(read_silver(spark, settings, dataset)), key
-        )
-        store.write(merged_df, store.silver, run_id, False)
-        quarantined = store.write(
-            quarantined_rows(judged_df, dataset, run_id), store.quarantine, run_id, False
-        )
-    finally:
-        judged_df.unpersist()
+    # Judged twice (for silver, then quarantine) rather than cached: judging a snapshot
+    # costs less than filling the cache with it.
+    judged_df = judge(snapshot_df, CONTRACTS[dataset])
+    valid_seen = Observation(f"valid-{dataset}-{run_id}")
+    valid_df = valid_rows(judged_df, dataset, run_id).observe(
+        valid_seen, F.count(F.lit(1)).alias("rows")
+    )
+    merged_df = latest_version_per_key(
+        valid_df.unionByName(read_silver(spark, settings, dataset)), key
+    )
+    store.write(merged_df, store.silver, run_id, False)
+    quarantined = store.write(
+        quarantined_rows(judged_df, dataset, run_id), store.quarantine, run_id, False
+    )
     counts.rows_valid = int(valid_seen.get.get("rows", 0))
     counts.rows_quarantined = quarantined
     counts.reasons = count_reasons(spark, store.quarantine / f"run={run_id}")
@@ -453,7 +452,8 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
         )
     # Bronze is read and judged once, and its contested keys (a few) found once: each
     # write then scans the judged rows and joins them to the broadcast contested keys.
-    cached = [judged_df.persist(StorageLevel.MEMORY_AND_DISK)]
+    # Bronze's run id is not cached: silver and quarantine rows get this run's.
+    cached = [judged_df.drop("_run_id").persist(StorageLevel.MEMORY_AND_DISK)]
     final_df = cached[0]
     try:
         if contract.key:
