@@ -46,11 +46,13 @@ def test_conf_for_cluster_and_local(tmp_path) -> None:
     assert local["spark.driver.bindAddress"] == "127.0.0.1"
     assert int(local["spark.sql.shuffle.partitions"]) >= 4
     assert local["spark.jars"].endswith(".jar")
+    assert "-XX:+UseParallelGC" in local["spark.driver.extraJavaOptions"]
     remote = spark_conf(
         load_settings(data_dir=tmp_path, spark_master="spark://spark-master:7077"), java, driver
     )
     assert "spark.driver.bindAddress" not in remote
     assert remote["spark.sql.shuffle.partitions"] == "200"
+    assert "UseParallelGC" not in remote["spark.driver.extraJavaOptions"]
 
 
 def test_driver_memory_is_sized_from_the_machine() -> None:

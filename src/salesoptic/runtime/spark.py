@@ -124,6 +124,10 @@ def spark_conf(settings: Settings, java: Java, driver: JdbcDriver) -> dict[str, 
         "-XX:-UsePerfData -Duser.timezone=UTC "
         f"-Dlog4j2.configurationFile=file:{state / 'spark' / 'log4j2.properties'}"
     )
+    if is_local_master(settings.spark_master):
+        # The driver runs every task of a local run. The throughput collector judged the
+        # medium events 15 % faster than the default G1 (docs/performance.md).
+        jvm_opts += " -XX:+UseParallelGC"
     conf = {
         "spark.master": settings.spark_master,
         "spark.driver.memory": settings.driver_memory or default_driver_memory(),
