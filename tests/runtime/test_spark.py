@@ -5,7 +5,7 @@ from pyspark.sql import functions as F
 from salesoptic.config import load_settings
 from salesoptic.runtime.java import find_java
 from salesoptic.runtime.jdbc import find_jdbc_driver
-from salesoptic.runtime.spark import default_driver_memory, spark_conf
+from salesoptic.runtime.spark import collector_chosen, default_driver_memory, spark_conf
 
 
 def test_session_runs_a_job(spark) -> None:
@@ -53,6 +53,20 @@ def test_conf_for_cluster_and_local(tmp_path) -> None:
     assert "spark.driver.bindAddress" not in remote
     assert remote["spark.sql.shuffle.partitions"] == "200"
     assert "UseParallelGC" not in remote["spark.driver.extraJavaOptions"]
+
+
+def test_a_collector_chosen_in_the_environment_is_left_alone() -> None:
+    assert collector_chosen({"JAVA_TOOL_OPTIONS": "-Xss4m -XX:+UseG1GC"})
+    assert collector_chosen({"_JAVA_OPTIONS": "-XX:+UseZGC"})
+    assert not collector_chosen({"JAVA_TOOL_OPTIONS": "-Xss4m -XX:-UsePerfData"})
+    assert not collector_chosen({})
+
+
+def test_local_conf_adds_no_second_collector(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-XX:+UseG1GC")
+    settings = load_settings(data_dir=tmp_path, spark_master="local[*]")
+    conf = spark_conf(settings, find_java(), find_jdbc_driver(None))
+    assert "GC" not in conf["spark.driver.extraJavaOptions"]
 
 
 def test_driver_memory_is_sized_from_the_machine() -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -117,6 +118,16 @@ def shuffle_partitions(master: str) -> int:
     return 200
 
 
+# Where the JVM reads options besides its command line; a second collector there would
+# stop it from starting ("Multiple garbage collectors selected").
+_JVM_OPTION_VARIABLES = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")
+
+
+def collector_chosen(env: Mapping[str, str]) -> bool:
+    """Whether the environment already selects a garbage collector (``-XX:+Use...GC``)."""
+    return any(re.search(r"-XX:\+Use\w+GC\b", env.get(name, "")) for name in _JVM_OPTION_VARIABLES)
+
+
 def spark_conf(settings: Settings, java: Java, driver: JdbcDriver) -> dict[str, str]:
     """Every Spark setting of a SalesOptic session (pure: easy to read and to test)."""
     state = settings.state_dir.absolute()
@@ -124,7 +135,7 @@ def spark_conf(settings: Settings, java: Java, driver: JdbcDriver) -> dict[str, 
         "-XX:-UsePerfData -Duser.timezone=UTC "
         f"-Dlog4j2.configurationFile=file:{state / 'spark' / 'log4j2.properties'}"
     )
-    if is_local_master(settings.spark_master):
+    if is_local_master(settings.spark_master) and not collector_chosen(os.environ):
         # The driver runs every task of a local run. The throughput collector judged the
         # medium events 15 % faster than the default G1 (docs/performance.md).
         jvm_opts += " -XX:+UseParallelGC"
