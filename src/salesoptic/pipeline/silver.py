@@ -17,7 +17,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -255,6 +255,17 @@ def latest_version_per_key(versions_df: DataFrame, key: str) -> DataFrame:
 # -- storage ------------------------------------------------------------------------
 
 
+def parquet_rows(folders: Iterable[str | Path]) -> int:
+    """Rows of the Parquet files under ``folders``, from their footers: the driver reads
+    no data and runs no Spark job. Hidden files are skipped, as Spark skips them."""
+    return sum(
+        pq.ParquetFile(part).metadata.num_rows
+        for folder in folders
+        for part in Path(folder).rglob("*.parquet")
+        if not part.name.startswith(("_", "."))
+    )
+
+
 class SilverStore:
     """Committed silver/quarantine folders and their commit records for one dataset."""
 
@@ -292,12 +303,8 @@ class SilverStore:
         ]
 
     def rows(self) -> int:
-        """Rows of the committed silver, from the Parquet footers (no data is read)."""
-        return sum(
-            pq.ParquetFile(part).metadata.num_rows
-            for folder in self.silver_paths()
-            for part in Path(folder).rglob("*.parquet")
-        )
+        """Rows of the committed silver (see ``parquet_rows``)."""
+        return parquet_rows(self.silver_paths())
 
     def write(self, df: DataFrame, root: Path, run_id: str, partition_by_date: bool) -> int:
         """Write to staging, then rename to ``run=<run_id>``; returns the rows written."""
@@ -403,7 +410,7 @@ def judge_dimension(
         return None
     counts = SilverCounts(dataset, snapshot=snapshot_id)
     snapshot_df = spark.read.parquet(str(latest))
-    counts.rows_in = snapshot_df.count()  # from Parquet footers
+    counts.rows_in = parquet_rows([latest])
     key = CONTRACTS[dataset].key[0]
     # Judged twice (for silver, then quarantine) rather than cached: judging a snapshot
     # costs less than filling the cache with it.
@@ -441,7 +448,7 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
     if not new_batches:
         return counts
     bronze_df = spark.read.parquet(*[str(b) for b in new_batches])
-    counts.rows_in = bronze_df.count()  # from Parquet footers: independent of the writes
+    counts.rows_in = parquet_rows(new_batches)  # independent of the writes
     contract = CONTRACTS[dataset]
     judged_df = judge(bronze_df, contract)
     if dataset == "sales":
