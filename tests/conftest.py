@@ -55,8 +55,8 @@ def spark_settings(state_root: Path) -> Settings:
 @pytest.fixture(scope="session")
 def spark(spark_settings: Settings):
     """One local Spark session for the whole test session."""
-    from salesoptic.runtime.spark import start_spark
+    from salesoptic.runtime.spark import start_spark, stop_spark
 
     session = start_spark(spark_settings, "salesoptic-tests")
     yield session
-    session.stop()
+    stop_spark(session)

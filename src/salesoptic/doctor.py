@@ -15,7 +15,7 @@ from salesoptic.runtime.java import find_java
 from salesoptic.runtime.jdbc import find_jdbc_driver, read_table
 from salesoptic.runtime.pgurl import PgUrl
 from salesoptic.runtime.postgres import resolve_pg
-from salesoptic.runtime.spark import java_error_summary, start_spark
+from salesoptic.runtime.spark import java_error_summary, start_spark, stop_spark
 
 MIN_FREE_BYTES = 2 * 1024**3
 
@@ -70,7 +70,7 @@ def run_checks(settings: Settings, on_check: Callable[[Check], None] = lambda c:
         record(Check("Spark over JDBC", False, "needs Spark", "fix the Spark check first"))
     finally:
         if spark is not None:
-            spark.stop()
+            stop_spark(spark)
     return checks
 
 

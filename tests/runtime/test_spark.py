@@ -55,6 +55,16 @@ def test_conf_for_cluster_and_local(tmp_path) -> None:
     assert "UseParallelGC" not in remote["spark.driver.extraJavaOptions"]
 
 
+def test_the_class_archive_options_go_to_the_driver_only(tmp_path) -> None:
+    settings = load_settings(data_dir=tmp_path, spark_master="local[*]")
+    option = "-XX:SharedArchiveFile=/cache/spark-driver-k.jsa -Xlog:cds*=off"
+    conf = spark_conf(settings, find_java(), find_jdbc_driver(None), option)
+    assert conf["spark.driver.extraJavaOptions"].endswith(f" {option}")
+    assert "SharedArchiveFile" not in conf["spark.executor.extraJavaOptions"]
+    plain = spark_conf(settings, find_java(), find_jdbc_driver(None))
+    assert "SharedArchiveFile" not in plain["spark.driver.extraJavaOptions"]
+
+
 def test_a_collector_chosen_in_the_environment_is_left_alone() -> None:
     assert collector_chosen({"JAVA_TOOL_OPTIONS": "-Xss4m -XX:+UseG1GC"})
     assert collector_chosen({"_JAVA_OPTIONS": "-XX:+UseZGC"})

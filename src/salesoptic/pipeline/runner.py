@@ -207,7 +207,7 @@ def run_pipeline(
                 # Fail before Spark starts when the database or its tables are missing.
                 require_tables(pg, list(TABLE_SOURCES))
             on_progress("Starting Spark")
-            with spark_session(settings, f"salesoptic-run-{run_id}") as spark:
+            with spark_session(settings, f"salesoptic-run-{run_id}", on_progress) as spark:
                 for stage in stages:
                     current = stage
                     started_at, started = utc_now(), time.monotonic()

