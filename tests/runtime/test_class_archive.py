@@ -35,6 +35,10 @@ def test_the_key_names_the_java_and_the_exact_jars(tmp_path: Path) -> None:
     assert archive_key(Java(tmp_path / "jdk21", 21, "PATH"), home) != key
     (home / "jars" / "b.jar").write_bytes(b"bbb")
     assert archive_key(java17, home) != key
+    key = archive_key(java17, home)
+    (tmp_path / "jdk17" / "lib").mkdir(parents=True)
+    (tmp_path / "jdk17" / "lib" / "modules").write_bytes(b"classes of an updated JDK")
+    assert archive_key(java17, home) != key
 
 
 def test_no_archive_when_a_folder_is_on_the_class_path(tmp_path: Path) -> None:

