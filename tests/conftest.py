@@ -49,7 +49,11 @@ def pg_url(pg: PgUrl) -> str:
 
 @pytest.fixture(scope="session")
 def spark_settings(state_root: Path) -> Settings:
-    return load_settings(data_dir=state_root / "spark-data", spark_master="local[2]")
+    # The suite's long-lived session writes no class archive (its own test does); its JVM,
+    # with every test's classes loaded, would take long to write one as it exits.
+    return load_settings(
+        data_dir=state_root / "spark-data", spark_master="local[2]", class_archive=False
+    )
 
 
 @pytest.fixture(scope="session")

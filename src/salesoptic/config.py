@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     spark_ui: bool = False
     # None means: sized from the machine's memory (see runtime/spark.py).
     driver_memory: str | None = None
+    # The driver JVM's class archive (see runtime/class_archive.py).
+    class_archive: bool = True
     # Gold versions kept for rollback (the current one is always kept).
     gold_keep: int = Field(default=5, ge=1)
 

@@ -107,9 +107,10 @@ stop_spark(spark)
 """
 
 
-def _session(tmp_path: Path, run: str) -> list[str]:
+def _session(tmp_path: Path, run: str, **variables: str) -> list[str]:
     """A real session in a fresh process; the JVM's class-loading log, one line per class."""
     env = {k: v for k, v in os.environ.items() if k not in ("SPARK_CONF_DIR", "JAVA_TOOL_OPTIONS")}
+    env.update(variables)
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
     env["JAVA_TOOL_OPTIONS"] = f"-Xlog:class+load=info:file={tmp_path}/{run}-%p.log"
     script = _SESSION.format(data=str(tmp_path / "data"))
@@ -132,3 +133,5 @@ def test_the_first_session_writes_the_archive_and_the_next_maps_it(tmp_path: Pat
     mapped = [line for line in second if "shared objects file (top)" in line]
     spark_classes = [line for line in mapped if " org.apache.spark." in line]
     assert len(spark_classes) > 1000, f"{len(mapped)} classes mapped"
+    switched_off = _session(tmp_path, "off", SALESOPTIC_CLASS_ARCHIVE="false")
+    assert switched_off and not [line for line in switched_off if "(top)" in line]

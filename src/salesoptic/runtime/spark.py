@@ -242,7 +242,8 @@ def start_spark(settings: Settings, app_name: str = "salesoptic"):  # -> SparkSe
     driver = find_jdbc_driver(settings.jdbc_jar)
     _prepare_environment(settings, java)
     builder = SparkSession.builder.appName(app_name)
-    conf = spark_conf(settings, java, driver, class_archive_option(java))
+    archive = class_archive_option(java) if settings.class_archive else ""
+    conf = spark_conf(settings, java, driver, archive)
     for key, value in conf.items():
         builder = builder.config(key, value)
     # Something listens at a standalone master's address but never registers the
