@@ -39,12 +39,15 @@ RUN pip install --no-deps . \
     && test -x /opt/spark/bin/spark-class
 
 # SPARK_HOME is the installed pyspark package; JAVA_HOME the system Java 17 (whatever
-# the architecture); the data directory is the shared volume mounted at /data.
+# the architecture); the data directory is the shared volume mounted at /data. No driver
+# class archive: each container starts with an empty cache, so its first session would
+# pay for writing one that no later session maps (docs/runtime.md).
 ENV JAVA_HOME=/opt/java \
     SPARK_HOME=/opt/spark \
     PATH=/opt/spark/bin:$PATH \
     SALESOPTIC_DATA_DIR=/data \
-    SALESOPTIC_JDBC_JAR=/usr/share/java/postgresql.jar
+    SALESOPTIC_JDBC_JAR=/usr/share/java/postgresql.jar \
+    SALESOPTIC_CLASS_ARCHIVE=false
 
 # An unprivileged user; /data belongs to it so that a new named volume mounted there
 # does too (Docker copies the ownership of the image's folder into an empty volume).

@@ -39,7 +39,11 @@ def doctor(
 
     settings = load_settings(data_dir=data_dir, pg_url=pg_url, spark_master=spark_master)
     with console.status("Checking…") as status:
-        checks = run_checks(settings, on_check=lambda c: status.update(f"Checked {c.name}…"))
+        checks = run_checks(
+            settings,
+            on_check=lambda c: status.update(f"Checked {c.name}…"),
+            on_progress=status.update,
+        )
     table = Table(title="SalesOptic doctor")
     for column in ("check", "status", "detail", "fix"):
         table.add_column(column, overflow="fold")

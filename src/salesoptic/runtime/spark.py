@@ -22,8 +22,8 @@ from salesoptic.config import Settings
 from salesoptic.errors import UserError
 from salesoptic.runtime.class_archive import (
     archive_key,
-    archive_option,
     archive_possible,
+    jvm_options,
     keep_archive,
     pending_archive,
 )
@@ -143,11 +143,11 @@ def collector_chosen(env: Mapping[str, str]) -> bool:
 
 
 def spark_conf(
-    settings: Settings, java: Java, driver: JdbcDriver, class_archive: str = ""
+    settings: Settings, java: Java, driver: JdbcDriver, archive_options: str = ""
 ) -> dict[str, str]:
     """Every Spark setting of a SalesOptic session (pure: easy to read and to test).
 
-    ``class_archive`` holds the driver JVM's class archive options (``archive_option``).
+    ``archive_options`` are the driver's class archive options (``driver_archive_options``).
     """
     state = settings.state_dir.absolute()
     jvm_opts = (
@@ -163,8 +163,8 @@ def spark_conf(
         # 68 s of CPU in a 97 s incremental run. Three times its default thresholds leave
         # it the hot methods only (docs/performance.md).
         jvm_opts += f" {TIER4_THRESHOLDS}"
-    if class_archive:
-        jvm_opts += f" {class_archive}"
+    if archive_options:
+        jvm_opts += f" {archive_options}"
     conf = {
         "spark.master": settings.spark_master,
         "spark.driver.memory": settings.driver_memory or default_driver_memory(),
@@ -221,14 +221,23 @@ def _prepare_environment(settings: Settings, java: Java) -> None:
     )
 
 
-def class_archive_option(java: Java) -> str:
-    """The driver's class archive options for this Java and this Spark, if it can have one."""
-    home = spark_home()
-    if not archive_possible(os.environ, home):
+def driver_archive_options(settings: Settings, java: Java) -> str:
+    """The driver's class archive options, or none: switched off, not possible here, or
+    a cache folder that cannot be written (the archive only ever saves time)."""
+    if not settings.class_archive:
         return ""
-    folder = cache_dir() / "class-archives"
-    folder.mkdir(parents=True, exist_ok=True)
-    return archive_option(folder / f"spark-driver-{archive_key(java, home)}.jsa", os.getpid())
+    # The launcher runs the Spark of SPARK_HOME when it is set, else pyspark's own.
+    home = Path(os.environ["SPARK_HOME"]) if os.environ.get("SPARK_HOME") else spark_home()
+    try:
+        if not archive_possible(os.environ, java, home):
+            return ""
+        memory = settings.driver_memory or default_driver_memory()
+        folder = cache_dir() / "class-archives"
+        folder.mkdir(parents=True, exist_ok=True)
+        archive = folder / f"spark-driver-{archive_key(java, home / 'jars', memory)}.jsa"
+        return jvm_options(archive, os.getpid())
+    except OSError:
+        return ""
 
 
 def start_spark(settings: Settings, app_name: str = "salesoptic"):  # -> SparkSession
@@ -242,8 +251,7 @@ def start_spark(settings: Settings, app_name: str = "salesoptic"):  # -> SparkSe
     driver = find_jdbc_driver(settings.jdbc_jar)
     _prepare_environment(settings, java)
     builder = SparkSession.builder.appName(app_name)
-    archive = class_archive_option(java) if settings.class_archive else ""
-    conf = spark_conf(settings, java, driver, archive)
+    conf = spark_conf(settings, java, driver, driver_archive_options(settings, java))
     for key, value in conf.items():
         builder = builder.config(key, value)
     # Something listens at a standalone master's address but never registers the
@@ -298,7 +306,8 @@ def stop_spark(spark, on_progress: Callable[[str], None] = lambda message: None)
         proc.kill()
         proc.wait()
         exit_code = None
-    keep_archive(part, exit_code)
+    with contextlib.suppress(OSError):  # a cache that cannot be written: no archive
+        keep_archive(part, exit_code)
 
 
 @contextlib.contextmanager
