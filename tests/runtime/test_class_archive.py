@@ -10,9 +10,8 @@ from salesoptic.runtime.class_archive import (
     jvm_options,
     keep_archive,
     pending_archive,
-    runtime_home,
 )
-from salesoptic.runtime.java import Java, find_java
+from salesoptic.runtime.java import Java, find_java, runtime_home
 from salesoptic.runtime.spark import driver_archive_options
 
 

