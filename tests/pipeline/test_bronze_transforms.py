@@ -64,20 +64,26 @@ def test_json_lines(spark) -> None:
         '{"event_id": "e-4"} trailing',
         "{}",
         '{"event_id": "e-5", "user_id": "abc", "device": true}',
+        '{"event_id": "e-6", "event_id": "e-7"}',
+        '{"event_id": "e-8", "x": 1, "x": 2}',
+        '{"x": 1, "y": 2}',
     ]
-    df = spark.createDataFrame([(line, "f") for line in lines], "value string, _source string")
-    out = {
-        r.value: r
-        for r in fields_from_json_lines(df, "events")
-        .withColumn("value", F.coalesce("_corrupt_record", "event_id", F.lit("{}")))
-        .collect()
-    }
-    assert out["e-1"].user_id == "17" and out["e-1"].product_id is None
-    assert out["e-1"]._rescued_data == '{"extra":"{\\"a\\":1}"}'
-    for bad in lines[1:5]:
-        assert out[bad]._corrupt_record == bad and out[bad].event_id is None
-    assert out["{}"]._corrupt_record is None and out["{}"].event_id is None
-    assert out["e-5"].user_id == "abc" and out["e-5"].device == "true"
+    df = spark.createDataFrame(
+        [(line, f"line-{i}") for i, line in enumerate(lines)], "value string, _source string"
+    )
+    rows = fields_from_json_lines(df, "events").collect()
+    out = sorted(rows, key=lambda r: int(r._source.removeprefix("line-")))
+    assert out[0].user_id == "17" and out[0].product_id is None
+    assert out[0]._rescued_data == '{"extra":"{\\"a\\":1}"}'
+    for i in range(1, 5):
+        assert out[i]._corrupt_record == lines[i] and out[i].event_id is None
+    assert out[5]._corrupt_record is None and out[5].event_id is None
+    assert out[6].user_id == "abc" and out[6].device == "true"
+    # A name given twice, whether a contract name or another.
+    assert out[7]._corrupt_record == lines[7] and out[8]._corrupt_record == lines[8]
+    assert out[9]._corrupt_record is None and out[9]._rescued_data == '{"x":"1","y":"2"}'
+    for i in (5, 6):
+        assert out[i]._rescued_data is None
 
 
 def test_log_lines(spark) -> None:

@@ -120,14 +120,20 @@ def fields_from_json_lines(lines_df: DataFrame, dataset: str) -> DataFrame:
     arrays = lines_df.select("value", "_source", parsed.alias("_arr"))
     obj = F.when(F.size("_arr") == 1, F.col("_arr").getItem(0))
     with_obj = arrays.select("value", "_source", obj.alias("_obj"))
+    # As many names as contract names found: every name is a contract name, none twice.
+    # Most lines are so; the set operations below (a hash set per line) run for the rest.
+    found = sum(F.map_contains_key("_obj", F.lit(name)).cast("int") for name in fields)
+    checked = with_obj.withColumn("_plain", F.size("_obj") == found)
     # A name repeated in one object would keep one of its values and lose the other.
-    unique_names = F.size(F.array_distinct(F.map_keys("_obj"))) == F.size("_obj")
+    unique_names = F.col("_plain") | (
+        F.size(F.array_distinct(F.map_keys("_obj"))) == F.size("_obj")
+    )
     ok = F.col("_obj").isNotNull() & unique_names
     known = F.array(*[F.lit(name) for name in fields])
     # map_filter runs its lambda interpreted: only for the rare lines with extra names.
-    has_extra = F.size(F.array_except(F.map_keys("_obj"), known)) > 0
+    has_extra = ~F.col("_plain") & (F.size(F.array_except(F.map_keys("_obj"), known)) > 0)
     extra = F.map_filter("_obj", lambda k, _v: ~F.array_contains(known, k))
-    return with_obj.select(
+    return checked.select(
         *[F.try_element_at("_obj", F.lit(name)).alias(name) for name in fields],
         F.when(has_extra, F.to_json(extra)).alias(RESCUED_COLUMN),
         F.when(~ok, F.col("value")).alias(CORRUPT_COLUMN),
