@@ -152,7 +152,11 @@ def contested_keys(
     candidates_df = judged_df.where((F.size(REASONS_COLUMN) == 0) & typed_key.isNotNull()).select(
         typed_key.alias("_key")
     )
-    copies_df = candidates_df.groupBy("_key").agg(F.count(F.lit(1)).alias("_copies"))
+    # Nearly every key is unique: a partial aggregate before the shuffle would only fill
+    # (and at scale spill) a hash map of every key, so the keys are shuffled first.
+    copies_df = (
+        candidates_df.repartition("_key").groupBy("_key").agg(F.count(F.lit(1)).alias("_copies"))
+    )
     if existing_keys_df is None:
         return copies_df.where(F.col("_copies") > 1).select(
             "_key", F.lit(False).alias("_in_silver")
@@ -175,7 +179,7 @@ def contested_keys(
 
 def mark_duplicates(
     judged_df: DataFrame, key: str, contested_df: DataFrame, raw_fields: tuple[str, ...]
-) -> DataFrame:
+) -> tuple[DataFrame, DataFrame]:
     """DUPLICATE for all but one record per contested key among those passing every other
     rule, and for every such record of a key already in silver.
 
@@ -183,6 +187,9 @@ def mark_duplicates(
     full path, then the smallest fields in contract order (nulls first): a total order,
     so the result does not depend on partitioning. Only the contested keys' records are
     ranked, so the sort touches a few rows rather than all of them.
+
+    Returns the records of uncontested keys, unchanged, and the contested keys' records
+    with their reasons; together they are all of ``judged_df``.
     """
     typed_key = F.col(f"{TYPED}.{key}")
     clean_row = F.size(REASONS_COLUMN) == 0
@@ -204,7 +211,7 @@ def mark_duplicates(
         REASONS_COLUMN,
         F.when(duplicate, F.array(F.lit(Reason.DUPLICATE.value))).otherwise(F.col(REASONS_COLUMN)),
     ).drop("_rank", *helpers)
-    return plain_df.unionByName(judged_contested_df)
+    return plain_df, judged_contested_df
 
 
 def with_duplicate_reason(
@@ -212,7 +219,8 @@ def with_duplicate_reason(
 ) -> DataFrame:
     """``mark_duplicates`` over the ``contested_keys`` of ``judged_df`` (read twice)."""
     contested_df = contested_keys(judged_df, key, existing_keys_df)
-    return mark_duplicates(judged_df, key, contested_df, raw_fields)
+    plain_df, contested_rows_df = mark_duplicates(judged_df, key, contested_df, raw_fields)
+    return plain_df.unionByName(contested_rows_df)
 
 
 def valid_rows(judged_df: DataFrame, dataset: str, run_id: str) -> DataFrame:
@@ -471,7 +479,13 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
             small_batch = counts.rows_in <= BROADCAST_BATCH_ROWS
             contested_df = contested_keys(cached[0], key, existing_keys_df, small_batch)
             cached.append(contested_df.persist(StorageLevel.MEMORY_AND_DISK))
-            final_df = mark_duplicates(cached[0], key, cached[1], SOURCE_FIELDS[dataset])
+            plain_df, contested_rows_df = mark_duplicates(
+                cached[0], key, cached[1], SOURCE_FIELDS[dataset]
+            )
+            # Few rows, ranked once for both writes: each write would otherwise scan all
+            # the judged rows again to find them and sort them again.
+            cached.append(contested_rows_df.persist(StorageLevel.MEMORY_AND_DISK))
+            final_df = plain_df.unionByName(cached[2])
         return _finish(spark, store, final_df, counts, run_id, partition_by_date=True)
     finally:
         for df in cached:
