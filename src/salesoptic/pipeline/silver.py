@@ -482,8 +482,8 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
             plain_df, contested_rows_df = mark_duplicates(
                 cached[0], key, cached[1], SOURCE_FIELDS[dataset]
             )
-            # Few rows, ranked once for both writes: each write would otherwise scan all
-            # the judged rows again to find them and sort them again.
+            # Ranked once for both writes (usually few rows: duplicates, re-sent keys);
+            # each write would otherwise scan all the judged rows to find and rank them.
             cached.append(contested_rows_df.persist(StorageLevel.MEMORY_AND_DISK))
             final_df = plain_df.unionByName(cached[2])
         return _finish(spark, store, final_df, counts, run_id, partition_by_date=True)
