@@ -5,7 +5,12 @@ from pyspark.sql import functions as F
 from salesoptic.config import load_settings
 from salesoptic.runtime.java import find_java
 from salesoptic.runtime.jdbc import find_jdbc_driver
-from salesoptic.runtime.spark import collector_chosen, default_driver_memory, spark_conf
+from salesoptic.runtime.spark import (
+    collector_chosen,
+    default_driver_memory,
+    session_settings,
+    spark_conf,
+)
 
 
 def test_session_runs_a_job(spark) -> None:
@@ -22,6 +27,25 @@ def test_session_settings(spark) -> None:
     assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
     assert spark.conf.get("spark.ui.enabled") == "false"
     assert spark.conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
+
+
+def test_session_settings_are_put_back_after_the_block(spark, tmp_path) -> None:
+    split = "spark.sql.files.maxPartitionBytes"
+    folder = str(tmp_path / "uuids")
+    spark.range(400_000).selectExpr("uuid() AS u").repartition(1).write.parquet(folder)
+    default_splits = spark.read.parquet(folder).rdd.getNumPartitions()
+    with session_settings(spark, {split: "1m", "spark.sql.shuffle.partitions": "3"}):
+        assert spark.read.parquet(folder).rdd.getNumPartitions() > default_splits
+        assert spark.conf.get("spark.sql.shuffle.partitions") == "3"
+    assert spark.conf.get(split, None) is None  # not set before: unset again
+    assert spark.conf.get("spark.sql.shuffle.partitions") != "3"
+    assert spark.read.parquet(folder).rdd.getNumPartitions() == default_splits
+    with (
+        pytest.raises(RuntimeError),
+        session_settings(spark, {"spark.sql.shuffle.partitions": "3"}),
+    ):
+        raise RuntimeError("a failed stage")
+    assert spark.conf.get("spark.sql.shuffle.partitions") != "3"
 
 
 def test_ansi_mode_is_on_and_try_cast_is_the_safe_way(spark) -> None:

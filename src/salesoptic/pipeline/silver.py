@@ -31,11 +31,16 @@ from salesoptic.contracts.reasons import DIMENSION_DATASETS, FACT_DATASETS, Reas
 from salesoptic.contracts.rules import CONTRACTS, Contract
 from salesoptic.contracts.schemas import REASONS_COLUMN, SILVER_SCHEMAS
 from salesoptic.contracts.sources import CORRUPT_COLUMN, RESCUED_COLUMN, SOURCE_FIELDS
+from salesoptic.runtime.spark import session_settings
 
 TYPED = "_typed"
 # Up to this many new rows, the hashes of a batch's keys (8 bytes each) are broadcast to
 # narrow silver's earlier keys; beyond, they are joined by a shuffle of the hashes.
 BROADCAST_BATCH_ROWS = 4_000_000
+# Facts are read from bronze in splits of at most this size (Parquet, compressed; about
+# 700,000 events). With Spark's 128 MB a large batch came in 5 M-row partitions: each
+# task's cache blocks were large and its sort for the date-partitioned write spilled.
+FACT_SPLIT_BYTES = "16m"
 
 
 class AccountingError(RuntimeError):
@@ -510,7 +515,8 @@ def run_silver(
         on_dataset(counts)
     for dataset in FACT_DATASETS:
         started = time.monotonic()
-        counts = judge_facts(spark, settings, dataset, run_id)
+        with session_settings(spark, {"spark.sql.files.maxPartitionBytes": FACT_SPLIT_BYTES}):
+            counts = judge_facts(spark, settings, dataset, run_id)
         counts.seconds = time.monotonic() - started
         results.append(counts)
         on_dataset(counts)

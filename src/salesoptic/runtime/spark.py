@@ -334,6 +334,23 @@ def spark_session(
         stop_spark(spark, on_progress)
 
 
+@contextlib.contextmanager
+def session_settings(spark, settings: Mapping[str, str]) -> Iterator[None]:
+    """SQL settings of the session changed for the duration of a ``with`` block, then put
+    back (a setting that was not set is unset again)."""
+    before = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
 def java_error_summary(exc: BaseException) -> str:
     """The first line of the root Java cause of a Py4J/Spark error, without a stack trace."""
     java_exc = getattr(exc, "java_exception", None)
