@@ -473,24 +473,27 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
     # Bronze is read and judged once, and its contested keys (a few) found once: each
     # write then scans the judged rows and joins them to the broadcast contested keys.
     # Bronze's run id is not cached: silver and quarantine rows get this run's.
-    cached = [judged_df.drop("_run_id").persist(StorageLevel.MEMORY_AND_DISK)]
-    final_df = cached[0]
+    cached: list[DataFrame] = []
+
+    def keep(df: DataFrame) -> DataFrame:
+        cached.append(df.persist(StorageLevel.MEMORY_AND_DISK))
+        return cached[-1]
+
     try:
+        final_df = judged_df = keep(judged_df.drop("_run_id"))
         if contract.key:
             key = contract.key[0]
             existing_keys_df = (
                 read_silver(spark, settings, dataset).select(key) if store.silver_paths() else None
             )
             small_batch = counts.rows_in <= BROADCAST_BATCH_ROWS
-            contested_df = contested_keys(cached[0], key, existing_keys_df, small_batch)
-            cached.append(contested_df.persist(StorageLevel.MEMORY_AND_DISK))
+            contested_df = keep(contested_keys(judged_df, key, existing_keys_df, small_batch))
             plain_df, contested_rows_df = mark_duplicates(
-                cached[0], key, cached[1], SOURCE_FIELDS[dataset]
+                judged_df, key, contested_df, SOURCE_FIELDS[dataset]
             )
             # Ranked once for both writes (usually few rows: duplicates, re-sent keys);
             # each write would otherwise scan all the judged rows to find and rank them.
-            cached.append(contested_rows_df.persist(StorageLevel.MEMORY_AND_DISK))
-            final_df = plain_df.unionByName(cached[2])
+            final_df = plain_df.unionByName(keep(contested_rows_df))
         return _finish(spark, store, final_df, counts, run_id, partition_by_date=True)
     finally:
         for df in cached:
