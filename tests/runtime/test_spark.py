@@ -6,6 +6,7 @@ from salesoptic.config import load_settings
 from salesoptic.runtime.java import find_java
 from salesoptic.runtime.jdbc import find_jdbc_driver
 from salesoptic.runtime.spark import (
+    JIT_THRESHOLDS,
     collector_chosen,
     default_driver_memory,
     session_settings,
@@ -71,7 +72,7 @@ def test_conf_for_cluster_and_local(tmp_path) -> None:
     assert int(local["spark.sql.shuffle.partitions"]) >= 4
     assert local["spark.jars"].endswith(".jar")
     assert "-XX:+UseParallelGC" in local["spark.driver.extraJavaOptions"]
-    assert "-XX:Tier4InvocationThreshold=" in local["spark.driver.extraJavaOptions"]
+    assert JIT_THRESHOLDS in local["spark.driver.extraJavaOptions"]
     remote = spark_conf(
         load_settings(data_dir=tmp_path, spark_master="spark://spark-master:7077"), java, driver
     )
@@ -79,6 +80,7 @@ def test_conf_for_cluster_and_local(tmp_path) -> None:
     assert remote["spark.sql.shuffle.partitions"] == "200"
     assert "UseParallelGC" not in remote["spark.driver.extraJavaOptions"]
     assert "Tier4" not in remote["spark.driver.extraJavaOptions"]
+    assert "CompileThresholdScaling" not in remote["spark.driver.extraJavaOptions"]
 
 
 def test_the_class_archive_options_go_to_the_driver_only(tmp_path) -> None:
