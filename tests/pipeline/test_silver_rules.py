@@ -15,8 +15,10 @@ from salesoptic.pipeline.silver import (
     contested_keys,
     judge,
     latest_version_per_key,
+    record_keys,
     with_duplicate_reason,
     with_reference_reasons,
+    without_unread_raw_fields,
 )
 
 INGESTED = dt.datetime(2025, 6, 1, 12, 0, 0)
@@ -202,6 +204,7 @@ def test_duplicates_keep_the_first_file_then_the_smallest_record(spark) -> None:
         {**v, "transaction_id": "A", "quantity": "0", "_source": "file:/in/0_first.csv"},
         {**v, "transaction_id": "B", "_source": "file:/in/a.csv"},
         {**v, "transaction_id": "OLD", "_source": "file:/in/a.csv"},
+        {**v, "transaction_id": "OLD", "quantity": "0", "_source": "file:/in/0.csv"},
         {**v, "transaction_id": None, "_source": "file:/in/a.csv"},
         {**v, "transaction_id": None, "_source": "file:/in/b.csv"},
     ]
@@ -220,6 +223,7 @@ def test_duplicates_keep_the_first_file_then_the_smallest_record(spark) -> None:
             ("A", "0", "0_first.csv", ("INVALID_QUANTITY",)),  # fails a rule: not a candidate
             ("B", "3", "a.csv", ()),
             ("OLD", "3", "a.csv", ("DUPLICATE",)),  # already in silver
+            ("OLD", "0", "0.csv", ("INVALID_QUANTITY",)),  # its own reason only
             ("", "3", "a.csv", ("MISSING_TRANSACTION_ID",)),
             ("", "3", "b.csv", ("MISSING_TRANSACTION_ID",)),
         ]
@@ -229,23 +233,57 @@ def test_duplicates_keep_the_first_file_then_the_smallest_record(spark) -> None:
 @pytest.mark.parametrize("small_batch", [True, False])
 def test_contested_keys_are_repeated_or_already_in_silver(spark, small_batch) -> None:
     v = VALID["sales"]
-    keys = ["A", "A", "B", "OLD", "C", "C"]
+    keys = ["A", "A", "B", "OLD", "C", "C", "E"]
     rows = [{**v, "transaction_id": k, "_source": f"file:/in/{i}.csv"} for i, k in enumerate(keys)]
+    # Records failing a rule count too: "D" is in silver, and "E" comes twice.
     rows.append({**v, "transaction_id": "D", "quantity": "0", "_source": "file:/in/x.csv"})
+    rows.append({**v, "transaction_id": "E", "quantity": "0", "_source": "file:/in/y.csv"})
+    rows.append({**v, "transaction_id": " ", "_source": "file:/in/z.csv"})  # no key
+    rows.append({**v, "transaction_id": None, "_source": "file:/in/z.csv"})
     judged = judge(bronze_rows(spark, "sales", rows), CONTRACTS["sales"]).repartition(2)
-    # Many earlier keys, one of which ("OLD") comes again; "D" is there too but the new
-    # record fails a rule, so it does not compete.
+    keys_df = record_keys(judged, F.col("_typed.transaction_id"))
+    # Many earlier keys, one of which ("OLD") comes again.
     earlier = [(f"K{i}",) for i in range(5_000)] + [("OLD",), ("OLD",), ("D",)]
     existing = spark.createDataFrame(earlier, "transaction_id string")
-    got = contested_keys(judged, "transaction_id", existing, small_batch).collect()
+    got = contested_keys(keys_df, "transaction_id", existing, small_batch).collect()
     assert sorted((r._key, r._in_silver) for r in got) == [
         ("A", False),
         ("C", False),
+        ("D", True),
+        ("E", False),
         ("OLD", True),
     ]
     # A first run: no earlier silver, only the repeated keys.
-    got = contested_keys(judged, "transaction_id", None, small_batch).collect()
-    assert sorted((r._key, r._in_silver) for r in got) == [("A", False), ("C", False)]
+    got = contested_keys(keys_df, "transaction_id", None, small_batch).collect()
+    assert sorted((r._key, r._in_silver) for r in got) == [
+        ("A", False),
+        ("C", False),
+        ("E", False),
+    ]
+
+
+def test_raw_fields_are_kept_for_quarantine_and_contested_keys_only(spark) -> None:
+    v = VALID["sales"]
+    rows = [
+        {**v, "transaction_id": "passes"},
+        {**v, "transaction_id": "fails", "quantity": "0"},
+        {**v, "transaction_id": "contested"},
+    ]
+    judged = judge(bronze_rows(spark, "sales", rows), CONTRACTS["sales"])
+    flagged = judged.withColumn(
+        "_key", F.when(F.col("_typed.transaction_id") == "contested", F.lit("contested"))
+    )
+    out = {
+        r._typed.transaction_id: r
+        for r in without_unread_raw_fields(flagged, SOURCE_FIELDS["sales"]).collect()
+    }
+    assert all(out["passes"][name] is None for name in SOURCE_FIELDS["sales"])
+    assert out["passes"]._typed.quantity == 3  # silver's columns are untouched
+    for kept in ("fails", "contested"):
+        assert [out[kept][name] for name in SOURCE_FIELDS["sales"]] == [
+            {**v, "transaction_id": kept, "quantity": "0" if kept == "fails" else "3"}[name]
+            for name in SOURCE_FIELDS["sales"]
+        ]
 
 
 def test_latest_version_per_key(spark) -> None:
