@@ -248,7 +248,8 @@ def mark_duplicates(
 def with_duplicate_reason(
     judged_df: DataFrame, key: str, existing_keys_df: DataFrame, raw_fields: tuple[str, ...]
 ) -> DataFrame:
-    """``mark_duplicates`` over the ``contested_keys`` of ``judged_df`` (read twice)."""
+    """``mark_duplicates`` over the ``contested_keys`` of ``judged_df`` (not cached here:
+    read once for its keys and once per branch of the result)."""
     keys_df = record_keys(judged_df, F.col(f"{TYPED}.{key}"))
     contested_df = contested_keys(keys_df, key, existing_keys_df)
     flagged_df = with_contested_flags(judged_df, key, contested_df)
