@@ -9,6 +9,7 @@ from salesoptic.runtime.spark import (
     JIT_THRESHOLDS,
     collector_chosen,
     default_driver_memory,
+    java_error_summary,
     session_settings,
     spark_conf,
 )
@@ -110,3 +111,12 @@ def test_local_conf_adds_no_second_collector(tmp_path, monkeypatch) -> None:
 def test_driver_memory_is_sized_from_the_machine() -> None:
     value = default_driver_memory()
     assert value.endswith("g") and 1 <= int(value[:-1]) <= 16
+
+
+def test_an_error_that_cannot_be_printed_is_summarised_by_its_type() -> None:
+    class GoneJvmError(Exception):
+        def __str__(self) -> str:  # as a Py4J error does once its JVM has stopped
+            raise ConnectionRefusedError(111, "Connection refused")
+
+    assert java_error_summary(GoneJvmError()) == "GoneJvmError"
+    assert java_error_summary(ValueError("first line\nsecond")) == "first line"

@@ -31,6 +31,14 @@ class RunFailed(Exception):
     """An unexpected failure of a run, already recorded; the message is one sentence."""
 
 
+class _StageFailure(Exception):
+    """A stage's unexpected failure, summarised while the Spark session was still up."""
+
+    def __init__(self, summary: str) -> None:
+        super().__init__(summary)
+        self.summary = summary
+
+
 @dataclass
 class StageResult:
     """One stage of one run: rows in and out, per-dataset details, duration."""
@@ -208,25 +216,36 @@ def run_pipeline(
                 require_tables(pg, list(TABLE_SOURCES))
             on_progress("Starting Spark")
             with spark_session(settings, f"salesoptic-run-{run_id}", on_progress) as spark:
-                for stage in stages:
-                    current = stage
-                    started_at, started = utc_now(), time.monotonic()
-                    if stage == "bronze":
-                        result = _bronze(spark, settings, pg, run_id, on_progress)
-                    elif stage == "silver":
-                        result = _silver(spark, settings, run_id, on_progress, record)
-                    else:
-                        result = _gold(spark, settings, run_id, on_progress, record, log)
-                    result.seconds = time.monotonic() - started
-                    record["stages"].append(_stage_record(result, started_at))
-                    log.save(record)
-                    results.append(result)
-                    on_stage(result)
+                try:
+                    for stage in stages:
+                        current = stage
+                        started_at, started = utc_now(), time.monotonic()
+                        if stage == "bronze":
+                            result = _bronze(spark, settings, pg, run_id, on_progress)
+                        elif stage == "silver":
+                            result = _silver(spark, settings, run_id, on_progress, record)
+                        else:
+                            result = _gold(spark, settings, run_id, on_progress, record, log)
+                        result.seconds = time.monotonic() - started
+                        record["stages"].append(_stage_record(result, started_at))
+                        log.save(record)
+                        results.append(result)
+                        on_stage(result)
+                except UserError:
+                    raise
+                except Exception as exc:
+                    # A Java error's text is read from the JVM, which the session stops
+                    # on the way out: summarise it now.
+                    summary = f"{type(exc).__name__}: {java_error_summary(exc)}"
+                    raise _StageFailure(summary) from exc
         except UserError as exc:
             _fail(log, record, current, str(exc))
             raise
         except Exception as exc:
-            summary = f"{type(exc).__name__}: {java_error_summary(exc)}"
+            if isinstance(exc, _StageFailure):
+                summary = exc.summary
+            else:
+                summary = f"{type(exc).__name__}: {java_error_summary(exc)}"
             trace = log.path(run_id).with_suffix(".log")
             trace.write_text(traceback.format_exc())
             _fail(log, record, current, summary)

@@ -363,7 +363,10 @@ def java_error_summary(exc: BaseException) -> str:
         with contextlib.suppress(Exception):
             message = cause.getMessage() or cause.toString()
             return str(message).strip().splitlines()[0]
-    text = str(exc).strip().splitlines()
+    try:
+        text = str(exc).strip().splitlines()
+    except Exception:  # a Py4J error whose JVM is gone cannot be printed
+        text = []
     return text[0] if text else type(exc).__name__
 
 
