@@ -56,6 +56,11 @@ def new_run_id(now: datetime | None = None) -> str:
     return (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
 
 
+def failure_summary(exc: BaseException) -> str:
+    """One line for the run record: the error's type and its Java or Python message."""
+    return f"{type(exc).__name__}: {java_error_summary(exc)}"
+
+
 def quality_rows(silver_counts: list) -> list[dict[str, Any]]:
     """The silver accounting of a run as ``data_quality`` rows (one per dataset and code)."""
     rows = []
@@ -236,16 +241,12 @@ def run_pipeline(
                 except Exception as exc:
                     # A Java error's text is read from the JVM, which the session stops
                     # on the way out: summarise it now.
-                    summary = f"{type(exc).__name__}: {java_error_summary(exc)}"
-                    raise _StageFailure(summary) from exc
+                    raise _StageFailure(failure_summary(exc)) from exc
         except UserError as exc:
             _fail(log, record, current, str(exc))
             raise
         except Exception as exc:
-            if isinstance(exc, _StageFailure):
-                summary = exc.summary
-            else:
-                summary = f"{type(exc).__name__}: {java_error_summary(exc)}"
+            summary = exc.summary if isinstance(exc, _StageFailure) else failure_summary(exc)
             trace = log.path(run_id).with_suffix(".log")
             trace.write_text(traceback.format_exc())
             _fail(log, record, current, summary)
