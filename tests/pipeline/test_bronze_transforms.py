@@ -86,6 +86,30 @@ def test_json_lines(spark) -> None:
         assert out[i]._rescued_data is None
 
 
+def test_json_lines_in_and_out_of_contract_order_give_the_same_fields(spark) -> None:
+    names = SOURCE_FIELDS["events"]
+    values = ['"e-1"', '"2025-01-03T10:00:00"', "17", "null", '"view"', '{"a": 1}', '"mobile"']
+    pairs = [f'"{name}": {value}' for name, value in zip(names, values, strict=True)]
+    lines = [
+        "{" + ", ".join(pairs) + "}",  # the contract order
+        "{" + ", ".join(reversed(pairs)) + "}",
+        "{" + ", ".join(pairs) + ', "extra": 1}',
+        "{" + ", ".join([*pairs[:-1], pairs[0]]) + "}",  # seven names, one of them twice
+    ]
+    df = spark.createDataFrame(
+        [(line, f"line-{i}") for i, line in enumerate(lines)], "value string, _source string"
+    )
+    rows = fields_from_json_lines(df, "events").collect()
+    out = sorted(rows, key=lambda r: int(r._source.removeprefix("line-")))
+    expected = ("e-1", "2025-01-03T10:00:00", "17", None, "view", '{"a":1}', "mobile")
+    for row in out[:3]:
+        assert tuple(row[name] for name in names) == expected
+        assert row._corrupt_record is None
+    assert out[0]._rescued_data is None and out[1]._rescued_data is None
+    assert out[2]._rescued_data == '{"extra":"1"}'
+    assert out[3]._corrupt_record == lines[3]
+
+
 def test_log_lines(spark) -> None:
     good = (
         "2025-01-03T10:00:00.123Z ERROR PaymentGateway status=502 latency_ms=532 "

@@ -120,21 +120,32 @@ def fields_from_json_lines(lines_df: DataFrame, dataset: str) -> DataFrame:
     arrays = lines_df.select("value", "_source", parsed.alias("_arr"))
     obj = F.when(F.size("_arr") == 1, F.col("_arr").getItem(0))
     with_obj = arrays.select("value", "_source", obj.alias("_obj"))
+    known = F.array(*[F.lit(name) for name in fields])
+    # Most lines hold the contract names in contract order: their values are read by
+    # position, and the checks below are skipped. Map lookups (a scan of the names per
+    # field) are left to the other lines.
+    in_order = F.coalesce(F.map_keys("_obj") == known, F.lit(False))
     # As many names as contract names found: every name is a contract name, none twice.
-    # Most lines are so; the set operations below (a hash set per line) run for the rest.
+    # For the rest, the set operations below (a hash set per line) run.
     found = sum(F.map_contains_key("_obj", F.lit(name)).cast("int") for name in fields)
-    checked = with_obj.withColumn("_plain", F.size("_obj") == found)
+    ordered = with_obj.withColumn("_in_order", in_order)
+    checked = ordered.withColumn("_plain", F.col("_in_order") | (F.size("_obj") == found))
     # A name repeated in one object would keep one of its values and lose the other.
     unique_names = F.col("_plain") | (
         F.size(F.array_distinct(F.map_keys("_obj"))) == F.size("_obj")
     )
     ok = F.col("_obj").isNotNull() & unique_names
-    known = F.array(*[F.lit(name) for name in fields])
     # map_filter runs its lambda interpreted: only for the rare lines with extra names.
     has_extra = ~F.col("_plain") & (F.size(F.array_except(F.map_keys("_obj"), known)) > 0)
     extra = F.map_filter("_obj", lambda k, _v: ~F.array_contains(known, k))
+    values = F.map_values("_obj")
     return checked.select(
-        *[F.try_element_at("_obj", F.lit(name)).alias(name) for name in fields],
+        *[
+            F.when(F.col("_in_order"), values.getItem(i))
+            .otherwise(F.try_element_at("_obj", F.lit(name)))
+            .alias(name)
+            for i, name in enumerate(fields)
+        ],
         F.when(has_extra, F.to_json(extra)).alias(RESCUED_COLUMN),
         F.when(~ok, F.col("value")).alias(CORRUPT_COLUMN),
         "_source",
