@@ -15,6 +15,7 @@ from salesoptic.pipeline.silver import (
     contested_keys,
     judge,
     latest_version_per_key,
+    reason_counts,
     record_keys,
     with_duplicate_reason,
     with_reference_reasons,
@@ -299,3 +300,12 @@ def test_latest_version_per_key(spark) -> None:
     out = {r.customer_id: r.name for r in latest_version_per_key(df, "customer_id").collect()}
     assert out == {1: "new", 2: "b"}
     assert F  # functions module used by the contracts under test
+
+
+def test_reason_counts_match_the_exploded_reasons(spark) -> None:
+    reasons = [[], ["MISSING_EVENT_ID", "INVALID_DEVICE"], ["INVALID_DEVICE"], ["DUPLICATE"]]
+    df = spark.createDataFrame([(r,) for r in reasons], "reasons array<string>")
+    counted = df.agg(*reason_counts("events")).first().asDict()
+    exploded = df.select(F.explode("reasons").alias("code")).groupBy("code").count().collect()
+    assert {code: n for code, n in counted.items() if n} == {r.code: r["count"] for r in exploded}
+    assert set(counted) == {code.value for code in REASONS_BY_DATASET["events"]}

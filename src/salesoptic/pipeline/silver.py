@@ -27,7 +27,12 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 
 from salesoptic.config import Settings
-from salesoptic.contracts.reasons import DIMENSION_DATASETS, FACT_DATASETS, Reason
+from salesoptic.contracts.reasons import (
+    DIMENSION_DATASETS,
+    FACT_DATASETS,
+    REASONS_BY_DATASET,
+    Reason,
+)
 from salesoptic.contracts.rules import CONTRACTS, Contract
 from salesoptic.contracts.schemas import REASONS_COLUMN, SILVER_SCHEMAS
 from salesoptic.contracts.sources import CORRUPT_COLUMN, RESCUED_COLUMN, SOURCE_FIELDS
@@ -282,6 +287,15 @@ def quarantined_rows(judged_df: DataFrame, dataset: str, run_id: str) -> DataFra
     )
 
 
+def reason_counts(dataset: str) -> list[Column]:
+    """Rows per reason code of the dataset, as aggregates named by the codes (a row holds
+    each code at most once)."""
+    return [
+        F.count_if(F.array_contains(REASONS_COLUMN, code.value)).alias(code.value)
+        for code in REASONS_BY_DATASET[dataset]
+    ]
+
+
 def latest_version_per_key(versions_df: DataFrame, key: str) -> DataFrame:
     """One row per key: the newest ``updated_at``; on a tie, the newest run's row."""
     order = Window.partitionBy(key).orderBy(
@@ -348,18 +362,26 @@ class SilverStore:
         """Rows of the committed silver (see ``parquet_rows``)."""
         return parquet_rows(self.silver_paths())
 
-    def write(self, df: DataFrame, root: Path, run_id: str, partition_by_date: bool) -> int:
-        """Write to staging, then rename to ``run=<run_id>``; returns the rows written."""
+    def write(
+        self,
+        df: DataFrame,
+        root: Path,
+        run_id: str,
+        partition_by_date: bool,
+        metrics: Iterable[Column] = (),
+    ) -> dict[str, int]:
+        """Write to staging, then rename to ``run=<run_id>``; returns ``rows`` (the rows
+        written) and the named ``metrics``, aggregates counted while writing."""
         staging = root / "_staging" / f"run={run_id}-{uuid.uuid4().hex[:8]}"
         observation = Observation(f"silver-{uuid.uuid4().hex[:8]}")
-        writer = df.observe(observation, F.count(F.lit(1)).alias("rows")).write
+        writer = df.observe(observation, F.count(F.lit(1)).alias("rows"), *metrics).write
         if partition_by_date:
             writer = writer.partitionBy("date")
         writer.parquet(str(staging))
-        rows = int(observation.get.get("rows", 0))
+        observed = {name: int(value or 0) for name, value in observation.get.items()}
         staging.rename(root / f"run={run_id}")
         (root / "_staging").rmdir()
-        return rows
+        return observed
 
     def commit(self, counts: SilverCounts, run_id: str) -> None:
         """Write the commit record last: only now does the run's output count."""
@@ -397,22 +419,23 @@ def _bronze_batches(settings: Settings, dataset: str) -> list[Path]:
     return sorted((settings.bronze_dir / dataset).absolute().glob("batch=*"))
 
 
-def count_reasons(spark: SparkSession, quarantine_run: Path) -> dict[str, int]:
-    """Rows per reason code, read back from the quarantine a run wrote (it is small)."""
-    if not any(quarantine_run.glob("*.parquet")):
-        return {}
-    per_reason = (
-        spark.read.parquet(str(quarantine_run))
-        .select(F.explode(REASONS_COLUMN).alias("reason"))
-        .groupBy("reason")
-        .count()
-        .collect()
+def write_quarantine(
+    store: SilverStore, judged_df: DataFrame, run_id: str
+) -> tuple[int, dict[str, int]]:
+    """Write the quarantine rows of ``judged_df``; returns their count and the rows per
+    reason code present, both counted while writing."""
+    observed = store.write(
+        quarantined_rows(judged_df, store.dataset, run_id),
+        store.quarantine,
+        run_id,
+        False,
+        reason_counts(store.dataset),
     )
-    return {row["reason"]: int(row["count"]) for row in per_reason}
+    rows = observed.pop("rows")
+    return rows, {code: n for code, n in observed.items() if n}
 
 
 def _finish(
-    spark: SparkSession,
     store: SilverStore,
     judged_df: DataFrame,
     counts: SilverCounts,
@@ -423,11 +446,8 @@ def _finish(
     # Empty outputs are written too: every committed run has both folders.
     valid = store.write(
         valid_rows(judged_df, store.dataset, run_id), store.silver, run_id, partition_by_date
-    )
-    quarantined = store.write(
-        quarantined_rows(judged_df, store.dataset, run_id), store.quarantine, run_id, False
-    )
-    counts.reasons = count_reasons(spark, store.quarantine / f"run={run_id}")
+    )["rows"]
+    quarantined, counts.reasons = write_quarantine(store, judged_df, run_id)
     counts.rows_valid, counts.rows_quarantined = valid, quarantined
     if counts.rows_in != valid + quarantined:
         raise AccountingError(
@@ -465,12 +485,9 @@ def judge_dimension(
         valid_df.unionByName(read_silver(spark, settings, dataset)), key
     )
     store.write(merged_df, store.silver, run_id, False)
-    quarantined = store.write(
-        quarantined_rows(judged_df, dataset, run_id), store.quarantine, run_id, False
-    )
+    quarantined, counts.reasons = write_quarantine(store, judged_df, run_id)
     counts.rows_valid = int(valid_seen.get.get("rows", 0))
     counts.rows_quarantined = quarantined
-    counts.reasons = count_reasons(spark, store.quarantine / f"run={run_id}")
     if counts.rows_in != counts.rows_valid + quarantined:
         raise AccountingError(
             f"{dataset}: a snapshot of {counts.rows_in} rows but {counts.rows_valid} valid + "
@@ -526,7 +543,7 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
             # Ranked once for both writes (usually few rows: duplicates, re-sent keys);
             # each write would otherwise scan all the judged rows to find and rank them.
             final_df = plain_df.unionByName(keep(contested_rows_df))
-        return _finish(spark, store, final_df, counts, run_id, partition_by_date=True)
+        return _finish(store, final_df, counts, run_id, partition_by_date=True)
     finally:
         for df in cached:
             df.unpersist()
