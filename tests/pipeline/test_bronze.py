@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from salesoptic.config import load_settings
+from salesoptic.contracts.sources import DISTINCT_FIELDS
 from salesoptic.errors import UserError
 from salesoptic.generate import GenerateSpec, generate
 from salesoptic.pipeline.bronze import ingest_files, run_bronze
@@ -120,6 +121,27 @@ def test_each_file_is_ingested_once(spark, tmp_path: Path) -> None:
     assert (again.files, again.rows) == (0, 0)
     assert (third.files, third.rows) == (1, 5)
     assert Counter(column(bronze_table(tmp_path, "logs"), "_run_id")) == {"r1": 3, "r3": 5}
+
+
+def test_fields_with_one_value_per_record_are_written_without_a_dictionary(
+    spark, tmp_path: Path
+) -> None:
+    events = tmp_path / "source" / "events"
+    events.mkdir(parents=True)
+    # The same values on every line: a writer left to choose would take a dictionary.
+    line = '{"event_id": "e-1", "timestamp": "2025-01-03T10:00:00", "user_id": 7, '
+    line += '"session_id": "s-1", "event_type": "view", "device": "mobile"}\n'
+    (events / "e.json").write_text(line * 20)
+    assert ingest_files(spark, load_settings(data_dir=tmp_path), "events", "r").rows == 20
+    (part,) = (tmp_path / "bronze" / "events").glob("batch=*/*.parquet")
+    row_group = pq.ParquetFile(part).metadata.row_group(0)
+    encodings = {
+        row_group.column(i).path_in_schema: row_group.column(i).encodings
+        for i in range(row_group.num_columns)
+    }
+    dictionary = {name for name, used in encodings.items() if "PLAIN_DICTIONARY" in used}
+    assert dictionary.isdisjoint(DISTINCT_FIELDS["events"])
+    assert {"event_type", "device", "_source"} <= dictionary
 
 
 @pytest.fixture

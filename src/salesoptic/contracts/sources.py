@@ -39,6 +39,14 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     "products": ("product_id", "name", "category", "list_price", "updated_at"),
 }
 
+# Fields of a fact dataset with about one value per record (keys, timestamps, ids of
+# users and customers), in bronze and silver alike.
+DISTINCT_FIELDS: dict[str, tuple[str, ...]] = {
+    "sales": ("transaction_id", "timestamp", "customer_id"),
+    "events": ("event_id", "timestamp", "user_id", "session_id"),
+    "logs": ("timestamp",),
+}
+
 # Landing-zone folder and file pattern of each file dataset.
 FILE_SOURCES: dict[str, str] = {"sales": "*.csv", "events": "*.json", "logs": "*.log"}
 

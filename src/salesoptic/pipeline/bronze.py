@@ -36,6 +36,7 @@ from salesoptic.contracts.sources import (
     TABLE_SOURCES,
 )
 from salesoptic.errors import UserError
+from salesoptic.pipeline.encoding import writer_options
 from salesoptic.runtime.jdbc import read_table
 from salesoptic.runtime.pgcheck import require_tables
 from salesoptic.runtime.pgurl import PgUrl
@@ -268,7 +269,7 @@ def _union(frames: Iterable[DataFrame]) -> DataFrame | None:
 # -- writing --------------------------------------------------------------------------
 
 
-def write_atomically(df: DataFrame, final: Path) -> tuple[int, int]:
+def write_atomically(df: DataFrame, final: Path, dataset: str) -> tuple[int, int]:
     """Write Parquet to a hidden staging folder, then rename it to ``final``.
 
     Returns (rows, corrupt rows), counted while writing. A folder already at ``final``
@@ -283,7 +284,7 @@ def write_atomically(df: DataFrame, final: Path) -> tuple[int, int]:
         if CORRUPT_COLUMN in df.columns
         else F.lit(0).alias("corrupt"),
     )
-    observed.write.mode("errorifexists").parquet(str(staging))
+    observed.write.options(**writer_options(dataset)).mode("errorifexists").parquet(str(staging))
     metrics = observation.get
     if final.exists():
         shutil.rmtree(final)
@@ -340,7 +341,7 @@ def ingest_files(
             if records_df is None:
                 return
             rows, corrupt = write_atomically(
-                with_lineage(records_df, run_id), target / f"batch={batch_id:08d}"
+                with_lineage(records_df, run_id), target / f"batch={batch_id:08d}", dataset
             )
             totals["files"] += len(paths)
             totals["rows"] += rows
@@ -387,7 +388,7 @@ def snapshot_table(
     clear_staging(target)
     table_df = read_table(spark, pg, dataset, key=TABLE_SOURCES[dataset])
     snapshot_df = with_lineage(table_as_strings(table_df, dataset, f"postgres:{dataset}"), run_id)
-    rows, _ = write_atomically(snapshot_df, target / f"snapshot={run_id}")
+    rows, _ = write_atomically(snapshot_df, target / f"snapshot={run_id}", dataset)
     return BronzeCounts(dataset, 1, rows, 0, time.monotonic() - started)
 
 

@@ -36,6 +36,7 @@ from salesoptic.contracts.reasons import (
 from salesoptic.contracts.rules import CONTRACTS, Contract
 from salesoptic.contracts.schemas import REASONS_COLUMN, SILVER_SCHEMAS
 from salesoptic.contracts.sources import CORRUPT_COLUMN, RESCUED_COLUMN, SOURCE_FIELDS
+from salesoptic.pipeline.encoding import writer_options
 from salesoptic.runtime.spark import session_settings
 
 TYPED = "_typed"
@@ -374,7 +375,8 @@ class SilverStore:
         written) and the named ``metrics``, aggregates counted while writing."""
         staging = root / "_staging" / f"run={run_id}-{uuid.uuid4().hex[:8]}"
         observation = Observation(f"silver-{uuid.uuid4().hex[:8]}")
-        writer = df.observe(observation, F.count(F.lit(1)).alias("rows"), *metrics).write
+        observed_df = df.observe(observation, F.count(F.lit(1)).alias("rows"), *metrics)
+        writer = observed_df.write.options(**writer_options(self.dataset))
         if partition_by_date:
             writer = writer.partitionBy("date")
         writer.parquet(str(staging))
