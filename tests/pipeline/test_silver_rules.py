@@ -8,6 +8,7 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from salesoptic.contracts.checks import LOG_TIMESTAMP_TEXT, SOURCE_TIMESTAMP_TEXT, as_timestamp
 from salesoptic.contracts.reasons import REASONS_BY_DATASET
 from salesoptic.contracts.rules import CONTRACTS
 from salesoptic.contracts.sources import CORRUPT_COLUMN, RESCUED_COLUMN, SOURCE_FIELDS
@@ -309,3 +310,29 @@ def test_reason_counts_match_the_exploded_reasons(spark) -> None:
     exploded = df.select(F.explode("reasons").alias("code")).groupBy("code").count().collect()
     assert {code: n for code, n in counted.items() if n} == {r.code: r["count"] for r in exploded}
     assert set(counted) == {code.value for code in REASONS_BY_DATASET["events"]}
+
+
+def test_timestamps_agree_with_python_s_parser(spark) -> None:
+    texts = [
+        "2025-01-03T10:00:00", "2024-02-29T23:59:59", "2023-02-29T12:00:00",
+        "2025-02-30T10:00:00", "2025-04-31T10:00:00", "2025-13-01T00:00:00",
+        "2025-00-10T00:00:00", "2025-01-00T00:00:00", "2025-01-01T24:00:00",
+        "2025-01-01T00:60:00", "2025-01-01T23:59:60", "1000-06-15T12:00:00",
+        "1582-10-10T00:00:00", "9999-12-31T23:59:59", " 2025-01-03T10:00:00 ",
+    ]  # fmt: skip
+    logs = [f"{text.strip()}.123Z" for text in texts]
+    df = spark.createDataFrame(list(zip(texts, logs, strict=True)), "timestamp string, log string")
+    typed = df.select(
+        as_timestamp("timestamp", SOURCE_TIMESTAMP_TEXT).alias("source"),
+        as_timestamp("log", LOG_TIMESTAMP_TEXT).alias("log"),
+    ).collect()
+
+    def parsed(text: str, fmt: str) -> dt.datetime | None:
+        try:
+            return dt.datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            return None
+
+    for text, log, row in zip(texts, logs, typed, strict=True):
+        assert row.source == parsed(text, "%Y-%m-%dT%H:%M:%S"), text
+        assert row.log == parsed(log, "%Y-%m-%dT%H:%M:%S.%fZ"), log

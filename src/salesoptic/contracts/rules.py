@@ -18,9 +18,7 @@ from pyspark.sql import functions as F
 
 from salesoptic.contracts.checks import (
     EMAIL_TEXT,
-    LOG_TIMESTAMP_FORMAT,
     LOG_TIMESTAMP_TEXT,
-    SOURCE_TIMESTAMP_FORMAT,
     SOURCE_TIMESTAMP_TEXT,
     as_integer,
     as_money,
@@ -71,7 +69,7 @@ class Contract:
 
 
 def _source_ts() -> Column:
-    return as_timestamp("timestamp", SOURCE_TIMESTAMP_TEXT, SOURCE_TIMESTAMP_FORMAT)
+    return as_timestamp("timestamp", SOURCE_TIMESTAMP_TEXT)
 
 
 def _corrupt(t: Typed) -> Column:
@@ -140,7 +138,7 @@ def _events_rules(t: Typed) -> list[tuple[Reason, Column]]:
 
 
 def _log_ts() -> Column:
-    return as_timestamp("timestamp", LOG_TIMESTAMP_TEXT, LOG_TIMESTAMP_FORMAT)
+    return as_timestamp("timestamp", LOG_TIMESTAMP_TEXT)
 
 
 def _logs_typed() -> dict[str, Column]:
