@@ -16,9 +16,10 @@ from salesoptic.pipeline.silver import (
     contested_keys,
     judge,
     latest_version_per_key,
+    mark_duplicates,
     reason_counts,
     record_keys,
-    with_duplicate_reason,
+    with_contested_flags,
     with_reference_reasons,
     without_unread_raw_fields,
 )
@@ -195,6 +196,16 @@ def test_references(spark) -> None:
         "missing": ["MISSING_CUSTOMER_ID"],
         "bad-too": ["INVALID_CHANNEL", "UNKNOWN_PRODUCT"],
     }
+
+
+def with_duplicate_reason(judged_df, key: str, existing_keys_df, raw_fields):
+    """Silver's duplicate steps over judged rows, uncached: the contested keys, the flags,
+    then ``mark_duplicates``; both branches of its result together."""
+    keys_df = record_keys(judged_df, F.col(f"_typed.{key}"))
+    contested_df = contested_keys(keys_df, key, existing_keys_df)
+    flagged_df = with_contested_flags(judged_df, key, contested_df)
+    plain_df, contested_rows_df = mark_duplicates(flagged_df, key, raw_fields)
+    return plain_df.unionByName(contested_rows_df)
 
 
 def test_duplicates_keep_the_first_file_then_the_smallest_record(spark) -> None:

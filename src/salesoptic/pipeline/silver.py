@@ -251,18 +251,6 @@ def mark_duplicates(
     return plain_df, judged_contested_df
 
 
-def with_duplicate_reason(
-    judged_df: DataFrame, key: str, existing_keys_df: DataFrame, raw_fields: tuple[str, ...]
-) -> DataFrame:
-    """``mark_duplicates`` over the ``contested_keys`` of ``judged_df`` (not cached here:
-    read once for its keys and once per branch of the result)."""
-    keys_df = record_keys(judged_df, F.col(f"{TYPED}.{key}"))
-    contested_df = contested_keys(keys_df, key, existing_keys_df)
-    flagged_df = with_contested_flags(judged_df, key, contested_df)
-    plain_df, contested_rows_df = mark_duplicates(flagged_df, key, raw_fields)
-    return plain_df.unionByName(contested_rows_df)
-
-
 def valid_rows(judged_df: DataFrame, dataset: str, run_id: str) -> DataFrame:
     """The silver rows: typed columns and lineage, of records with no reason."""
     schema = SILVER_SCHEMAS[dataset]
