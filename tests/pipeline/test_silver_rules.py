@@ -254,25 +254,48 @@ def test_contested_keys_are_repeated_or_already_in_silver(spark, small_batch) ->
     rows.append({**v, "transaction_id": " ", "_source": "file:/in/z.csv"})  # no key
     rows.append({**v, "transaction_id": None, "_source": "file:/in/z.csv"})
     judged = judge(bronze_rows(spark, "sales", rows), CONTRACTS["sales"]).repartition(2)
-    keys_df = record_keys(judged, F.col("_typed.transaction_id"))
+    hashes_df = record_keys(judged, F.col("_typed.transaction_id"))
     # Many earlier keys, one of which ("OLD") comes again.
     earlier = [(f"K{i}",) for i in range(5_000)] + [("OLD",), ("OLD",), ("D",)]
     existing = spark.createDataFrame(earlier, "transaction_id string")
-    got = contested_keys(keys_df, "transaction_id", existing, small_batch).collect()
-    assert sorted((r._key, r._in_silver) for r in got) == [
-        ("A", False),
-        ("C", False),
-        ("D", True),
-        ("E", False),
-        ("OLD", True),
+    key_of = {
+        r.h: r.k
+        for r in spark.createDataFrame([(k,) for k in {*keys, "D"}], "k string")
+        .select("k", F.xxhash64("k").alias("h"))
+        .collect()
+    }
+
+    def contested(existing_df) -> list[tuple[str, list[str] | None]]:
+        got = contested_keys(hashes_df, "transaction_id", existing_df, small_batch).collect()
+        return sorted((key_of[r._hash], r._silver_keys) for r in got)
+
+    assert contested(existing) == [
+        ("A", None),
+        ("C", None),
+        ("D", ["D"]),
+        ("E", None),
+        ("OLD", ["OLD"]),
     ]
     # A first run: no earlier silver, only the repeated keys.
-    got = contested_keys(keys_df, "transaction_id", None, small_batch).collect()
-    assert sorted((r._key, r._in_silver) for r in got) == [
-        ("A", False),
-        ("C", False),
-        ("E", False),
+    assert contested(None) == [("A", None), ("C", None), ("E", None)]
+
+
+def test_a_key_sharing_a_contested_hash_is_ranked_alone(spark) -> None:
+    v = VALID["sales"]
+    rows = [
+        {**v, "transaction_id": "B", "_source": "file:/in/a.csv"},
+        {**v, "transaction_id": "C", "_source": "file:/in/a.csv"},
     ]
+    judged = judge(bronze_rows(spark, "sales", rows), CONTRACTS["sales"])
+    # A collision: silver holds another key with B's hash, and C's hash is repeated.
+    contested = spark.createDataFrame(
+        [("B", ["not-B"]), ("C", None)], "k string, _silver_keys array<string>"
+    ).select(F.xxhash64("k").alias("_hash"), "_silver_keys")
+    flagged = with_contested_flags(judged, "transaction_id", contested)
+    plain_df, ranked_df = mark_duplicates(flagged, "transaction_id", SOURCE_FIELDS["sales"])
+    assert plain_df.count() == 0
+    got = sorted((r.transaction_id, list(r.reasons)) for r in ranked_df.collect())
+    assert got == [("B", []), ("C", [])]
 
 
 def test_raw_fields_are_kept_for_quarantine_and_contested_keys_only(spark) -> None:
@@ -284,7 +307,7 @@ def test_raw_fields_are_kept_for_quarantine_and_contested_keys_only(spark) -> No
     ]
     judged = judge(bronze_rows(spark, "sales", rows), CONTRACTS["sales"])
     flagged = judged.withColumn(
-        "_key", F.when(F.col("_typed.transaction_id") == "contested", F.lit("contested"))
+        "_hash", F.when(F.col("_typed.transaction_id") == "contested", F.lit(1))
     )
     out = {
         r._typed.transaction_id: r

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from salesoptic.config import Settings
 from salesoptic.contracts.reasons import (
@@ -144,59 +145,68 @@ def file_name(source: Column) -> Column:
 
 
 def record_keys(records_df: DataFrame, key: Column) -> DataFrame:
-    """Column ``_key``: the key of every record that has one, whether or not it passes."""
-    return records_df.select(key.alias("_key")).where(F.col("_key").isNotNull())
+    """Column ``_hash``: the 64-bit hash of the key of every record that has one, whether
+    or not it passes."""
+    keys_df = records_df.select(key.alias("_key")).where(F.col("_key").isNotNull())
+    return keys_df.select(F.xxhash64("_key").alias("_hash"))
 
 
 def contested_keys(
-    keys_df: DataFrame,
+    hashes_df: DataFrame,
     key: str,
     existing_keys_df: DataFrame | None,
     small_batch: bool = True,
 ) -> DataFrame:
-    """Keys to rank: several records have the key, or it is already in silver.
+    """Key hashes to rank: several records have the hash, or a key in silver has it.
 
-    ``keys_df`` is ``record_keys`` of the batch. Records that fail a rule count too, so
+    ``hashes_df`` is ``record_keys`` of the batch. Records that fail a rule count too, so
     the keys are found from the key column alone, before the records are judged; ranking
     such a key changes nothing, as a record failing a rule never outranks one that passes
-    (``mark_duplicates``). Columns ``_key`` and ``_in_silver``; they are few (duplicates,
+    (``mark_duplicates``). Keys are counted by their 64-bit hash: a long is hashed,
+    shuffled and compared for less than a text key, and a collision of two keys only
+    ranks them (by the key itself), which keeps each. Columns ``_hash`` and
+    ``_silver_keys`` (silver's keys of that hash, or null); they are few (duplicates,
     re-sent keys), so callers broadcast them. Silver's earlier keys are many: they are
-    first narrowed to those whose 64-bit hash is a hash of this batch's keys (broadcast
-    when the batch is small), so they are never shuffled as text; the exact join on the
-    key then drops hash collisions. ``existing_keys_df`` None means silver holds no
-    earlier run.
+    first narrowed to those whose hash is a hash of this batch's keys (broadcast when the
+    batch is small), so they are never shuffled as text. ``existing_keys_df`` None means
+    silver holds no earlier run.
     """
     # Nearly every key is unique: a partial aggregate before the shuffle would only fill
-    # (and at scale spill) a hash map of every key, so the keys are shuffled first.
-    copies_df = keys_df.repartition("_key").groupBy("_key").agg(F.count(F.lit(1)).alias("_copies"))
+    # (and at scale spill) a hash map of every key, so the hashes are shuffled first.
+    copies_df = (
+        hashes_df.repartition("_hash").groupBy("_hash").agg(F.count(F.lit(1)).alias("_copies"))
+    )
     if existing_keys_df is None:
         return copies_df.where(F.col("_copies") > 1).select(
-            "_key", F.lit(False).alias("_in_silver")
+            "_hash", F.lit(None).cast(T.ArrayType(T.StringType())).alias("_silver_keys")
         )
-    batch_hashes_df = keys_df.select(F.xxhash64("_key").alias("_hash"))
-    if small_batch:
-        batch_hashes_df = F.broadcast(batch_hashes_df)
+    batch_hashes_df = F.broadcast(hashes_df) if small_batch else hashes_df
     existing_df = (
-        existing_keys_df.select(F.col(key).alias("_key"))
-        .join(batch_hashes_df, F.xxhash64("_key") == F.col("_hash"), "left_semi")
-        .distinct()
-        .withColumn("_in_silver", F.lit(True))
+        existing_keys_df.select(F.col(key).alias("_silver_key"))
+        .withColumn("_hash", F.xxhash64("_silver_key"))
+        .join(batch_hashes_df, "_hash", "left_semi")
+        .groupBy("_hash")
+        .agg(F.collect_set("_silver_key").alias("_silver_keys"))
     )
     return (
-        copies_df.join(existing_df, "_key", "left")
-        .where((F.col("_copies") > 1) | F.col("_in_silver").isNotNull())
-        .select("_key", F.coalesce("_in_silver", F.lit(False)).alias("_in_silver"))
+        copies_df.join(existing_df, "_hash", "left")
+        .where((F.col("_copies") > 1) | F.col("_silver_keys").isNotNull())
+        .select("_hash", "_silver_keys")
     )
 
 
 def with_contested_flags(judged_df: DataFrame, key: str, contested_df: DataFrame) -> DataFrame:
-    """Columns ``_key`` and ``_in_silver`` from ``contested_keys``, null for other keys.
+    """Columns ``_hash`` (set for the records of a contested key hash, else null) and
+    ``_in_silver`` (the record's own key is in silver), from ``contested_keys``.
 
-    The judged rows themselves are never shuffled for the join.
+    The judged rows themselves are never shuffled for the join, and the broadcast side
+    is probed by a long.
     """
-    return judged_df.join(
-        F.broadcast(contested_df), F.col(f"{TYPED}.{key}") == F.col("_key"), "left"
-    )
+    typed_key = F.col(f"{TYPED}.{key}")
+    record_hash = F.when(typed_key.isNotNull(), F.xxhash64(typed_key))
+    flagged_df = judged_df.join(F.broadcast(contested_df), record_hash == F.col("_hash"), "left")
+    in_silver = F.coalesce(F.array_contains("_silver_keys", typed_key), F.lit(False))
+    return flagged_df.withColumn("_in_silver", in_silver).drop("_silver_keys")
 
 
 def without_unread_raw_fields(judged_df: DataFrame, raw_fields: Iterable[str]) -> DataFrame:
@@ -207,7 +217,7 @@ def without_unread_raw_fields(judged_df: DataFrame, raw_fields: Iterable[str]) -
     to be ranked by them. For the large events, a cache holding the text fields twice
     (raw and typed) filled in 58-60 s, and in 41-43 s with them once.
     """
-    contested = F.col("_key").isNotNull() if "_key" in judged_df.columns else F.lit(False)
+    contested = F.col("_hash").isNotNull() if "_hash" in judged_df.columns else F.lit(False)
     read = (F.size(REASONS_COLUMN) > 0) | contested
     extras = [c for c in (RESCUED_COLUMN, CORRUPT_COLUMN) if c in judged_df.columns]
     return judged_df.withColumns(
@@ -232,15 +242,15 @@ def mark_duplicates(
     """
     typed_key = F.col(f"{TYPED}.{key}")
     clean_row = F.size(REASONS_COLUMN) == 0
-    helpers = ("_key", "_in_silver")
-    plain_df = flagged_df.where(F.col("_key").isNull()).drop(*helpers)
+    helpers = ("_hash", "_in_silver")
+    plain_df = flagged_df.where(F.col("_hash").isNull()).drop(*helpers)
     order = Window.partitionBy(typed_key).orderBy(
         (~clean_row).asc(),
         file_name(F.col("_source")).asc(),
         F.col("_source").asc(),
         *[F.col(name).asc_nulls_first() for name in raw_fields],
     )
-    ranked_df = flagged_df.where(F.col("_key").isNotNull()).withColumn(
+    ranked_df = flagged_df.where(F.col("_hash").isNotNull()).withColumn(
         "_rank", F.row_number().over(order)
     )
     duplicate = clean_row & ((F.col("_rank") > 1) | F.col("_in_silver"))
@@ -523,8 +533,8 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
                 read_silver(spark, settings, dataset).select(key) if store.silver_paths() else None
             )
             small_batch = counts.rows_in <= BROADCAST_BATCH_ROWS
-            keys_df = record_keys(bronze_df, contract.typed()[key])
-            contested_df = keep(contested_keys(keys_df, key, existing_keys_df, small_batch))
+            hashes_df = record_keys(bronze_df, contract.typed()[key])
+            contested_df = keep(contested_keys(hashes_df, key, existing_keys_df, small_batch))
             judged_df = with_contested_flags(judged_df, key, contested_df)
         fields = SOURCE_FIELDS[dataset]
         final_df = judged_df = keep(without_unread_raw_fields(judged_df.drop("_run_id"), fields))
