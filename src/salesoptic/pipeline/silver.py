@@ -165,7 +165,7 @@ def contested_keys(
     (``mark_duplicates``). Keys are counted by their 64-bit hash: a long is hashed,
     shuffled and compared for less than a text key, and a collision of two keys only
     ranks them (by the key itself), which keeps each. Columns ``_hash`` and
-    ``_silver_keys`` (silver's keys of that hash, or null); they are few (duplicates,
+    ``_silver_keys`` (silver's keys of that hash as text, or null); they are few (duplicates,
     re-sent keys), so callers broadcast them. Silver's earlier keys are many: they are
     first narrowed to those whose hash is a hash of this batch's keys (broadcast when the
     batch is small), so they are never shuffled as text. ``existing_keys_df`` None means
@@ -186,7 +186,7 @@ def contested_keys(
         .withColumn("_hash", F.xxhash64("_silver_key"))
         .join(batch_hashes_df, "_hash", "left_semi")
         .groupBy("_hash")
-        .agg(F.collect_set("_silver_key").alias("_silver_keys"))
+        .agg(F.collect_set(F.col("_silver_key").cast("string")).alias("_silver_keys"))
     )
     return (
         copies_df.join(existing_df, "_hash", "left")
@@ -205,7 +205,7 @@ def with_contested_flags(judged_df: DataFrame, key: str, contested_df: DataFrame
     typed_key = F.col(f"{TYPED}.{key}")
     record_hash = F.when(typed_key.isNotNull(), F.xxhash64(typed_key))
     flagged_df = judged_df.join(F.broadcast(contested_df), record_hash == F.col("_hash"), "left")
-    in_silver = F.coalesce(F.array_contains("_silver_keys", typed_key), F.lit(False))
+    in_silver = F.coalesce(F.array_contains("_silver_keys", typed_key.cast("string")), F.lit(False))
     return flagged_df.withColumn("_in_silver", in_silver).drop("_silver_keys")
 
 
