@@ -18,7 +18,7 @@ from salesoptic.pipeline.silver import (
     latest_version_per_key,
     mark_duplicates,
     reason_counts,
-    record_keys,
+    record_key_hashes,
     with_contested_flags,
     with_reference_reasons,
     without_unread_raw_fields,
@@ -201,8 +201,8 @@ def test_references(spark) -> None:
 def with_duplicate_reason(judged_df, key: str, existing_keys_df, raw_fields):
     """Silver's duplicate steps over judged rows, uncached: the contested keys, the flags,
     then ``mark_duplicates``; both branches of its result together."""
-    keys_df = record_keys(judged_df, F.col(f"_typed.{key}"))
-    contested_df = contested_keys(keys_df, key, existing_keys_df)
+    hashes_df = record_key_hashes(judged_df, F.col(f"_typed.{key}"))
+    contested_df = contested_keys(hashes_df, key, existing_keys_df)
     flagged_df = with_contested_flags(judged_df, key, contested_df)
     plain_df, contested_rows_df = mark_duplicates(flagged_df, key, raw_fields)
     return plain_df.unionByName(contested_rows_df)
@@ -254,7 +254,7 @@ def test_contested_keys_are_repeated_or_already_in_silver(spark, small_batch) ->
     rows.append({**v, "transaction_id": " ", "_source": "file:/in/z.csv"})  # no key
     rows.append({**v, "transaction_id": None, "_source": "file:/in/z.csv"})
     judged = judge(bronze_rows(spark, "sales", rows), CONTRACTS["sales"]).repartition(2)
-    hashes_df = record_keys(judged, F.col("_typed.transaction_id"))
+    hashes_df = record_key_hashes(judged, F.col("_typed.transaction_id"))
     # Many earlier keys, one of which ("OLD") comes again.
     earlier = [(f"K{i}",) for i in range(5_000)] + [("OLD",), ("OLD",), ("D",)]
     existing = spark.createDataFrame(earlier, "transaction_id string")

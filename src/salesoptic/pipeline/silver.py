@@ -144,7 +144,7 @@ def file_name(source: Column) -> Column:
     return F.element_at(F.split(source, "/"), -1)
 
 
-def record_keys(records_df: DataFrame, key: Column) -> DataFrame:
+def record_key_hashes(records_df: DataFrame, key: Column) -> DataFrame:
     """Column ``_hash``: the 64-bit hash of the key of every record that has one, whether
     or not it passes."""
     keys_df = records_df.select(key.alias("_key")).where(F.col("_key").isNotNull())
@@ -159,7 +159,7 @@ def contested_keys(
 ) -> DataFrame:
     """Key hashes to rank: several records have the hash, or a key in silver has it.
 
-    ``hashes_df`` is ``record_keys`` of the batch. Records that fail a rule count too, so
+    ``hashes_df`` is ``record_key_hashes`` of the batch. Records that fail a rule count too, so
     the keys are found from the key column alone, before the records are judged; ranking
     such a key changes nothing, as a record failing a rule never outranks one that passes
     (``mark_duplicates``). Keys are counted by their 64-bit hash: a long is hashed,
@@ -533,7 +533,7 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
                 read_silver(spark, settings, dataset).select(key) if store.silver_paths() else None
             )
             small_batch = counts.rows_in <= BROADCAST_BATCH_ROWS
-            hashes_df = record_keys(bronze_df, contract.typed()[key])
+            hashes_df = record_key_hashes(bronze_df, contract.typed()[key])
             contested_df = keep(contested_keys(hashes_df, key, existing_keys_df, small_batch))
             judged_df = with_contested_flags(judged_df, key, contested_df)
         fields = SOURCE_FIELDS[dataset]
