@@ -144,11 +144,17 @@ def file_name(source: Column) -> Column:
     return F.element_at(F.split(source, "/"), -1)
 
 
+def key_hash(key: Column) -> Column:
+    """The 64-bit hash by which silver counts and matches keys; null for no key (whose
+    hash would otherwise be the seed)."""
+    return F.when(key.isNotNull(), F.xxhash64(key))
+
+
 def record_key_hashes(records_df: DataFrame, key: Column) -> DataFrame:
-    """Column ``_hash``: the 64-bit hash of the key of every record that has one, whether
-    or not it passes."""
+    """Column ``_hash``: the ``key_hash`` of every record that has a key, whether or not
+    it passes."""
     keys_df = records_df.select(key.alias("_key")).where(F.col("_key").isNotNull())
-    return keys_df.select(F.xxhash64("_key").alias("_hash"))
+    return keys_df.select(key_hash(F.col("_key")).alias("_hash"))
 
 
 def contested_keys(
@@ -183,7 +189,7 @@ def contested_keys(
     batch_hashes_df = F.broadcast(hashes_df) if small_batch else hashes_df
     existing_df = (
         existing_keys_df.select(F.col(key).alias("_silver_key"))
-        .withColumn("_hash", F.xxhash64("_silver_key"))
+        .withColumn("_hash", key_hash(F.col("_silver_key")))
         .join(batch_hashes_df, "_hash", "left_semi")
         .groupBy("_hash")
         .agg(F.collect_set(F.col("_silver_key").cast("string")).alias("_silver_keys"))
@@ -203,8 +209,9 @@ def with_contested_flags(judged_df: DataFrame, key: str, contested_df: DataFrame
     is probed by a long.
     """
     typed_key = F.col(f"{TYPED}.{key}")
-    record_hash = F.when(typed_key.isNotNull(), F.xxhash64(typed_key))
-    flagged_df = judged_df.join(F.broadcast(contested_df), record_hash == F.col("_hash"), "left")
+    flagged_df = judged_df.join(
+        F.broadcast(contested_df), key_hash(typed_key) == F.col("_hash"), "left"
+    )
     in_silver = F.coalesce(F.array_contains("_silver_keys", typed_key.cast("string")), F.lit(False))
     return flagged_df.withColumn("_in_silver", in_silver).drop("_silver_keys")
 
