@@ -40,7 +40,10 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 # Fields of a fact dataset with about one value per record (keys, timestamps, ids of
-# users and customers), in bronze and silver alike.
+# users and customers), by their source names: bronze and quarantine keep those names,
+# and so do silver's keys and ids. Silver's typed timestamps are named otherwise
+# (sold_at, occurred_at, logged_at) and keep their dictionary: a day's folder repeats
+# its seconds.
 DISTINCT_FIELDS: dict[str, tuple[str, ...]] = {
     "sales": ("transaction_id", "timestamp", "customer_id"),
     "events": ("event_id", "timestamp", "user_id", "session_id"),
