@@ -574,6 +574,28 @@ def test_build_gold_is_lazy_and_equal_to_cached(spark, gold_env) -> None:
     assert [tuple(r) for r in got] == want
 
 
+def test_daily_customers_are_exact_across_blocks_of_ids(spark) -> None:
+    """Distinct customers per date on both sides of the bitmaps' 32,768-id blocks,
+    around zero and at the ends of the integer range, counted against Python sets."""
+    edges = [1, 2, 32767, 32768, 32769, 65536, 65537, 0, -1, -32767, -32768, -32769]
+    ids = [*edges, 2**31 - 1, -(2**31)]
+    rng = random.Random(SEED)
+    sales = [
+        (day, rng.choice([*ids, rng.randint(-(2**31), 2**31 - 1)]))
+        for day in (date(2025, 1, 1), date(2025, 1, 2))
+        for _ in range(400)
+    ]
+    lines = spark.createDataFrame(
+        [(d, _ts(0, 0), cid, 1, "web", 1, Decimal("1.00")) for d, cid in sales],
+        "date date, sold_at timestamp, customer_id int, product_id int, channel string, "
+        "quantity int, unit_price decimal(18,2)",
+    )
+    got = {r["date"]: r["customers"] for r in DAILY_AGGREGATIONS["daily_sales"](lines).collect()}
+    want = {d: len({cid for day, cid in sales if day == d}) for d, _ in sales}
+    assert got == want
+    assert min(want.values()) > len(ids)  # random ids as well as the edges
+
+
 DAILY_SOURCES = {
     "daily_sales": "sales",
     "funnel_daily": "events",
