@@ -576,12 +576,13 @@ def test_build_gold_is_lazy_and_equal_to_cached(spark, gold_env) -> None:
 
 def test_daily_customers_are_exact_across_blocks_of_ids(spark) -> None:
     """Distinct customers per date on both sides of the bitmaps' 32,768-id blocks,
-    around zero and at the ends of the integer range, counted against Python sets."""
+    around zero and at the ends of the integer range, counted against Python sets; a
+    null id counts for no customer, as in ``count(DISTINCT ...)``."""
     edges = [1, 2, 32767, 32768, 32769, 65536, 65537, 0, -1, -32767, -32768, -32769]
     ids = [*edges, 2**31 - 1, -(2**31)]
     rng = random.Random(SEED)
     sales = [
-        (day, rng.choice([*ids, rng.randint(-(2**31), 2**31 - 1)]))
+        (day, rng.choice([*ids, None, rng.randint(-(2**31), 2**31 - 1)]))
         for day in (date(2025, 1, 1), date(2025, 1, 2))
         for _ in range(400)
     ]
@@ -591,9 +592,10 @@ def test_daily_customers_are_exact_across_blocks_of_ids(spark) -> None:
         "quantity int, unit_price decimal(18,2)",
     )
     got = {r["date"]: r["customers"] for r in DAILY_AGGREGATIONS["daily_sales"](lines).collect()}
-    want = {d: len({cid for day, cid in sales if day == d}) for d, _ in sales}
+    want = {d: len({cid for day, cid in sales if day == d} - {None}) for d, _ in sales}
     assert got == want
     assert min(want.values()) > len(ids)  # random ids as well as the edges
+    assert any(cid is None for _, cid in sales)
 
 
 DAILY_SOURCES = {
