@@ -165,17 +165,17 @@ def contested_keys(
 ) -> DataFrame:
     """Key hashes to rank: several records have the hash, or a key in silver has it.
 
-    ``hashes_df`` is ``record_key_hashes`` of the batch. Records that fail a rule count too, so
-    the keys are found from the key column alone, before the records are judged; ranking
-    such a key changes nothing, as a record failing a rule never outranks one that passes
-    (``mark_duplicates``). Keys are counted by their 64-bit hash: a long is hashed,
-    shuffled and compared for less than a text key, and a collision of two keys only
-    ranks them (by the key itself), which keeps each. Columns ``_hash`` and
-    ``_silver_keys`` (silver's keys of that hash as text, or null); they are few (duplicates,
-    re-sent keys), so callers broadcast them. Silver's earlier keys are many: they are
-    first narrowed to those whose hash is a hash of this batch's keys (broadcast when the
-    batch is small), so they are never shuffled as text. ``existing_keys_df`` None means
-    silver holds no earlier run.
+    ``hashes_df`` is ``record_key_hashes`` of the batch. Records that fail a rule count
+    too, so the keys are found from the key column alone, before the records are judged;
+    ranking such a key changes nothing, as a record failing a rule never outranks one
+    that passes (``mark_duplicates``). Keys are counted by their 64-bit hash: a long is
+    hashed, shuffled and compared for less than a text key, and a collision of two keys
+    only ranks them (by the key itself), which keeps each. Columns ``_hash`` and
+    ``_silver_keys`` (silver's keys of that hash as text, or null); they are few
+    (duplicates, re-sent keys), so callers broadcast them. Silver's earlier keys are
+    many: they are first narrowed to those whose hash is a hash of this batch's keys
+    (broadcast when the batch is small), so they are never shuffled as text.
+    ``existing_keys_df`` None means silver holds no earlier run.
     """
     # Nearly every key is unique: a partial aggregate before the shuffle would only fill
     # (and at scale spill) a hash map of every key, so the hashes are shuffled first.
