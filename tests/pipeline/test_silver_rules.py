@@ -15,6 +15,8 @@ from salesoptic.contracts.sources import CORRUPT_COLUMN, RESCUED_COLUMN, SOURCE_
 from salesoptic.pipeline.silver import (
     contested_keys,
     judge,
+    key_range,
+    keys_in_range,
     latest_version_per_key,
     mark_duplicates,
     reason_counts,
@@ -278,6 +280,43 @@ def test_contested_keys_are_repeated_or_already_in_silver(spark, small_batch) ->
     ]
     # A first run: no earlier silver, only the repeated keys.
     assert contested(None) == [("A", None), ("C", None), ("E", None)]
+
+
+def rows_scanned(df) -> tuple[int, int]:
+    """Collect ``df`` (a filtered Parquet read), then (rows it holds, rows its scan read)."""
+    held = len(df.collect())
+    leaves = df._jdf.queryExecution().executedPlan().collectLeaves().iterator()
+    scan = next(n for n in iter(leaves.next, None) if n.nodeName().startswith("Scan parquet"))
+    return held, scan.metrics().apply("numOutputRows").value()
+
+
+def test_earlier_keys_are_read_within_the_batch_s_range_only(spark, tmp_path) -> None:
+    v = VALID["sales"]
+    batch = ["d2-005", " d2-500 ", "d3-000 ", "d2-300", "  ", None]
+    records = [{**v, "transaction_id": k, "_source": "file:/in/a.csv"} for k in batch]
+    bronze = bronze_rows(spark, "sales", records)
+    bounds = key_range(bronze, CONTRACTS["sales"].typed()["transaction_id"])
+    keys = [k.strip() for k in batch if k and k.strip()]
+    assert bounds == (min(keys), max(keys))
+    # Earlier silver: a file per day, each day's keys sharing its prefix.
+    days = {day: [f"d{day}-{n:03d}" for n in range(0, 1000, 5)] for day in (1, 2, 3, 4)}
+    for day, day_keys in days.items():
+        rows = [(k,) for k in day_keys]
+        frame = spark.createDataFrame(rows, "transaction_id string").coalesce(1)
+        frame.write.parquet(str(tmp_path / f"day={day}"))
+    earlier = spark.read.schema("transaction_id string").parquet(
+        *[str(tmp_path / f"day={day}") for day in days]
+    )
+    narrowed = keys_in_range(earlier, "transaction_id", bounds)
+    low, high = bounds
+    expected = sorted(k for day_keys in days.values() for k in day_keys if low <= k <= high)
+    assert sorted(r.transaction_id for r in narrowed.collect()) == expected
+    assert {"d2-005", "d3-000"} <= set(expected)  # both ends are kept
+    # The reader skipped the files of days 1 and 4 from their statistics.
+    assert rows_scanned(narrowed) == (len(expected), len(days[2]) + len(days[3]))
+    assert keys_in_range(earlier, "transaction_id", None).count() == 0
+    no_keys = bronze_rows(spark, "sales", [{**v, "transaction_id": " ", "_source": "file:/a"}])
+    assert key_range(no_keys, CONTRACTS["sales"].typed()["transaction_id"]) is None
 
 
 def test_a_key_sharing_a_contested_hash_is_ranked_alone(spark) -> None:

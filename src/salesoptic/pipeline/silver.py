@@ -157,6 +157,26 @@ def record_key_hashes(records_df: DataFrame, key: Column) -> DataFrame:
     return keys_df.select(key_hash(F.col("_key")).alias("_hash"))
 
 
+def key_range(records_df: DataFrame, key: Column) -> tuple[object, object] | None:
+    """The smallest and largest key among a batch's records (a Spark job reading the key
+    column); None when no record has a key."""
+    low, high = records_df.select(F.min(key), F.max(key)).first() or (None, None)
+    return None if low is None else (low, high)
+
+
+def keys_in_range(keys_df: DataFrame, key: str, bounds: tuple[object, object] | None) -> DataFrame:
+    """Silver's earlier keys that could equal a key of the batch: those within its range.
+
+    Given as literals, the bounds reach the Parquet reader, which skips the row groups
+    and pages whose statistics lie outside them. Keys that grow with time (ids holding a
+    date, sequences) leave a day's worth of earlier keys to read instead of all of them;
+    with keys in no order nothing is skipped and the result is the same.
+    """
+    if bounds is None:
+        return keys_df.where(F.lit(False))
+    return keys_df.where(F.col(key).between(*bounds))
+
+
 def contested_keys(
     hashes_df: DataFrame,
     key: str,
@@ -536,11 +556,16 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
     try:
         key = contract.key[0] if contract.key else None
         if key:
-            existing_keys_df = (
-                read_silver(spark, settings, dataset).select(key) if store.silver_paths() else None
-            )
+            typed_key = contract.typed()[key]
+            existing_keys_df = None
+            if store.silver_paths():
+                existing_keys_df = keys_in_range(
+                    read_silver(spark, settings, dataset).select(key),
+                    key,
+                    key_range(bronze_df, typed_key),
+                )
             small_batch = counts.rows_in <= BROADCAST_BATCH_ROWS
-            hashes_df = record_key_hashes(bronze_df, contract.typed()[key])
+            hashes_df = record_key_hashes(bronze_df, typed_key)
             contested_df = keep(contested_keys(hashes_df, key, existing_keys_df, small_batch))
             judged_df = with_contested_flags(judged_df, key, contested_df)
         fields = SOURCE_FIELDS[dataset]
