@@ -25,6 +25,7 @@ from salesoptic.pipeline.silver import (
     with_reference_reasons,
     without_unread_raw_fields,
 )
+from salesoptic.runtime.spark import session_settings
 
 INGESTED = dt.datetime(2025, 6, 1, 12, 0, 0)
 
@@ -198,6 +199,20 @@ def test_references(spark) -> None:
         "missing": ["MISSING_CUSTOMER_ID"],
         "bad-too": ["INVALID_CHANNEL", "UNKNOWN_PRODUCT"],
     }
+
+
+def test_references_are_probed_in_broadcasts_whatever_their_size(spark) -> None:
+    judged = judge(bronze_rows(spark, "sales", [VALID["sales"]]), CONTRACTS["sales"])
+    customers = spark.createDataFrame([(1,)], "customer_id int")
+    products = spark.createDataFrame([(2,)], "product_id int")
+    # Spark would broadcast no table by its size: only the broadcast hints remain.
+    with session_settings(spark, {"spark.sql.autoBroadcastJoinThreshold": "-1"}):
+        checked = with_reference_reasons(judged, customers, products)
+        plan = checked._jdf.queryExecution().executedPlan().toString()
+        assert checked.first().reasons == []
+    assert plan.count("ExistenceJoin") == 2
+    assert plan.count("BroadcastHashJoin") == 2
+    assert "SortMergeJoin" not in plan
 
 
 def with_duplicate_reason(judged_df, key: str, existing_keys_df, raw_fields):

@@ -112,31 +112,32 @@ def with_reference_reasons(
     """UNKNOWN_CUSTOMER / UNKNOWN_PRODUCT for sales whose id is present but not in silver.
 
     An id that is present but not an integer refers to no customer either. Malformed
-    rows keep their one code.
+    rows keep their one code. Each id is looked up in a broadcast of silver's ids by an
+    existence join (``isin`` of a DataFrame), which reads only the hash table. A left
+    join also read the matched row: one more memory access per sale, which mostly
+    missed the CPU's caches (a tenth of the task threads' time while the large sales
+    were judged, in a Flight Recorder profile).
     """
-    known_customers = customers_df.select(
-        F.col("customer_id").alias("_known_customer_id"), F.lit(True).alias("_is_customer")
-    )
-    known_products = products_df.select(
-        F.col("product_id").alias("_known_product_id"), F.lit(True).alias("_is_product")
-    )
-    joined = judged_df.join(
-        F.broadcast(known_customers),
-        F.col(f"{TYPED}.customer_id") == F.col("_known_customer_id"),
-        "left",
-    ).join(
-        F.broadcast(known_products),
-        F.col(f"{TYPED}.product_id") == F.col("_known_product_id"),
-        "left",
+
+    def known(column: str, dimension_df: DataFrame) -> Column:
+        ids_df = F.broadcast(dimension_df.select(column))
+        return F.coalesce(F.col(f"{TYPED}.{column}").isin(ids_df), F.lit(False))
+
+    # Columns of their own: each use of an ``isin`` of a DataFrame is a join of its own.
+    known_df = judged_df.withColumns(
+        {
+            "_known_customer": known("customer_id", customers_df),
+            "_known_product": known("product_id", products_df),
+        }
     )
     present = F.col(CORRUPT_COLUMN).isNull()
-    unknown_customer = present & (F.trim("customer_id") != "") & F.col("_is_customer").isNull()
-    unknown_product = present & (F.trim("product_id") != "") & F.col("_is_product").isNull()
+    unknown_customer = present & (F.trim("customer_id") != "") & ~F.col("_known_customer")
+    unknown_product = present & (F.trim("product_id") != "") & ~F.col("_known_product")
     extra = reasons_array(
         [(Reason.UNKNOWN_CUSTOMER, unknown_customer), (Reason.UNKNOWN_PRODUCT, unknown_product)]
     )
-    return joined.withColumn(REASONS_COLUMN, F.concat(F.col(REASONS_COLUMN), extra)).drop(
-        "_known_customer_id", "_is_customer", "_known_product_id", "_is_product"
+    return known_df.withColumn(REASONS_COLUMN, F.concat(F.col(REASONS_COLUMN), extra)).drop(
+        "_known_customer", "_known_product"
     )
 
 
