@@ -547,7 +547,8 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
     # Contested keys (a few) are found first, from the key column alone. Bronze is then
     # read and judged once into a cache, with the raw fields only where they are read;
     # each write scans the cache. Bronze's run id is not cached: silver and quarantine
-    # rows get this run's.
+    # rows get this run's. A dataset without a key has nothing to rank: each write
+    # judges bronze again, which costs less than filling the cache.
     cached: list[DataFrame] = []
 
     def keep(df: DataFrame) -> DataFrame:
@@ -570,8 +571,9 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
             contested_df = keep(contested_keys(hashes_df, key, existing_keys_df, small_batch))
             judged_df = with_contested_flags(judged_df, key, contested_df)
         fields = SOURCE_FIELDS[dataset]
-        final_df = judged_df = keep(without_unread_raw_fields(judged_df.drop("_run_id"), fields))
+        final_df = judged_df = without_unread_raw_fields(judged_df.drop("_run_id"), fields)
         if key:
+            judged_df = keep(judged_df)
             plain_df, contested_rows_df = mark_duplicates(judged_df, key, fields)
             # Ranked once for both writes (usually few rows: duplicates, re-sent keys);
             # each write would otherwise scan all the judged rows to find and rank them.
