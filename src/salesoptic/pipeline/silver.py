@@ -547,8 +547,8 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
     # Contested keys (a few) are found first, from the key column alone. Bronze is then
     # read and judged once into a cache, with the raw fields only where they are read;
     # each write scans the cache. Bronze's run id is not cached: silver and quarantine
-    # rows get this run's. A dataset without a key has nothing to rank: each write
-    # judges bronze again, which costs less than filling the cache.
+    # rows get this run's. A dataset without a key has nothing to rank and is not
+    # cached: each write judges bronze again, which costs less than filling the cache.
     cached: list[DataFrame] = []
 
     def keep(df: DataFrame) -> DataFrame:
@@ -556,8 +556,9 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
         return cached[-1]
 
     try:
-        key = contract.key[0] if contract.key else None
-        if key:
+        final_df = judged_df
+        if contract.key:
+            key = contract.key[0]
             typed_key = contract.typed()[key]
             existing_keys_df = None
             if store.silver_paths():
@@ -569,12 +570,10 @@ def judge_facts(spark: SparkSession, settings: Settings, dataset: str, run_id: s
             small_batch = counts.rows_in <= BROADCAST_BATCH_ROWS
             hashes_df = record_key_hashes(bronze_df, typed_key)
             contested_df = keep(contested_keys(hashes_df, key, existing_keys_df, small_batch))
-            judged_df = with_contested_flags(judged_df, key, contested_df)
-        fields = SOURCE_FIELDS[dataset]
-        final_df = judged_df = without_unread_raw_fields(judged_df.drop("_run_id"), fields)
-        if key:
-            judged_df = keep(judged_df)
-            plain_df, contested_rows_df = mark_duplicates(judged_df, key, fields)
+            flagged_df = with_contested_flags(judged_df, key, contested_df)
+            fields = SOURCE_FIELDS[dataset]
+            cached_df = keep(without_unread_raw_fields(flagged_df.drop("_run_id"), fields))
+            plain_df, contested_rows_df = mark_duplicates(cached_df, key, fields)
             # Ranked once for both writes (usually few rows: duplicates, re-sent keys);
             # each write would otherwise scan all the judged rows to find and rank them.
             final_df = plain_df.unionByName(keep(contested_rows_df))
