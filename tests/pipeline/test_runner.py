@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from salesoptic.config import load_settings
@@ -77,6 +79,16 @@ def source_dates(data_dir: Path) -> set[str]:
     return {p.stem.removeprefix("events_") for p in (data_dir / "source" / "events").iterdir()}
 
 
+def timestamp_types(folder: Path) -> dict[str, set[pa.DataType]]:
+    """The Arrow types of the timestamp columns in ``folder``'s Parquet files, per column."""
+    found: dict[str, set[pa.DataType]] = {}
+    for path in folder.rglob("*.parquet"):
+        for field in pq.read_schema(path):
+            if pa.types.is_timestamp(field.type):
+                found.setdefault(field.name, set()).add(field.type)
+    return found
+
+
 def test_gold_after_two_batches_equals_one_run_over_both(spark, tmp_path, pg_url) -> None:
     incremental, at_once = tmp_path / "incremental", tmp_path / "at_once"
     generate_batch(incremental, pg_url, 1)
@@ -125,6 +137,19 @@ def test_gold_after_two_batches_equals_one_run_over_both(spark, tmp_path, pg_url
     run_pipeline(settings_for(at_once, pg_url))
     assert snapshot_gold(at_once) == two_runs
     assert two_runs != first_gold
+
+    # Every layer stores its timestamps as UTC instants in microseconds (INT64 marked UTC,
+    # not INT96, which Arrow reads as naive nanoseconds).
+    utc_micros = pa.timestamp("us", tz="UTC")
+    for layer, columns in {
+        "bronze": {"_ingested_at"},
+        "silver": {"_ingested_at", "sold_at", "occurred_at", "logged_at", "updated_at"},
+        "quarantine": {"_ingested_at"},
+        "gold/current": {"first_order_at", "last_order_at", "started_at", "finished_at"},
+    }.items():
+        found = timestamp_types(incremental / layer)
+        assert columns <= set(found), (layer, sorted(found))
+        assert {name: types for name, types in found.items() if types != {utc_micros}} == {}
 
     runs = RunLog(incremental / "_state").runs()
     assert [r["status"] for r in runs] == ["succeeded"] * 3
