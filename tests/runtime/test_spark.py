@@ -1,3 +1,7 @@
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import pyarrow.parquet as pq
 import pytest
 from pyspark.errors import ArithmeticException, NumberFormatException
 from pyspark.sql import functions as F
@@ -64,6 +68,36 @@ def test_ansi_mode_is_on_and_try_cast_is_the_safe_way(spark) -> None:
 def test_timestamps_are_utc(spark) -> None:
     row = spark.sql("SELECT unix_timestamp(to_timestamp('1970-01-01 01:00:00')) AS seconds").first()
     assert row["seconds"] == 3600
+
+
+def test_folders_written_with_int96_timestamps_read_alongside_new_ones(spark, tmp_path) -> None:
+    """Data written before timestamps were INT64 holds INT96: both read as the same instants."""
+    instants = [
+        datetime(2025, 3, 1, 23, 59, 59, 123456, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+    ]
+    df = spark.createDataFrame(
+        [(i, t) for i, t in enumerate(instants)], "id int, seen_at timestamp"
+    )
+    with session_settings(spark, {"spark.sql.parquet.outputTimestampType": "INT96"}):
+        df.filter("id = 0").coalesce(1).write.parquet(str(tmp_path / "t" / "run=old"))
+    df.filter("id = 1").coalesce(1).write.parquet(str(tmp_path / "t" / "run=new"))
+    [old] = (tmp_path / "t" / "run=old").glob("*.parquet")
+    [new] = (tmp_path / "t" / "run=new").glob("*.parquet")
+    assert pq.ParquetFile(old).schema.column(1).physical_type == "INT96"
+    assert pq.ParquetFile(new).schema.column(1).physical_type == "INT64"
+
+    read = spark.read.parquet(str(tmp_path / "t")).orderBy("id")
+    micros = [r[0] for r in read.select(F.unix_micros("seen_at")).collect()]
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert micros == [(t - epoch) // timedelta(microseconds=1) for t in instants]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    rows = con.execute(
+        "SELECT id, seen_at FROM read_parquet(?, union_by_name = true) ORDER BY id",
+        [[str(old), str(new)]],
+    ).fetchall()
+    assert rows == list(enumerate(instants))
 
 
 def test_conf_for_cluster_and_local(tmp_path) -> None:

@@ -187,7 +187,7 @@ def spark_conf(
         "spark.sql.inMemoryColumnarStorage.compressed": "false",
         # Timestamps as Parquet's INT64 microseconds marked UTC, instead of Spark's default
         # INT96 (deprecated, no statistics, read as naive nanoseconds by Arrow): readers see
-        # UTC instants, and silver's writes took 8-15 % less time (docs/performance.md).
+        # UTC instants, and silver's writes took 11-14 % less time (docs/performance.md).
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         "spark.ui.enabled": "true" if settings.spark_ui else "false",
         "spark.ui.showConsoleProgress": "false",
