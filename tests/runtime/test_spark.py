@@ -147,6 +147,14 @@ def test_driver_memory_is_sized_from_the_machine() -> None:
     assert value.endswith("g") and 1 <= int(value[:-1]) <= 16
 
 
+@pytest.mark.parametrize(
+    ("ram_gib", "expected"),
+    [(1, "1g"), (8, "3g"), (16, "6g"), (23.5, "9g"), (32, "12g"), (64, "16g")],
+)
+def test_driver_memory_is_two_fifths_of_the_ram_in_whole_gib(ram_gib, expected) -> None:
+    assert default_driver_memory(int(ram_gib * 1024**3)) == expected
+
+
 def test_an_error_that_cannot_be_printed_is_summarised_by_its_type() -> None:
     class GoneJvmError(Exception):
         def __str__(self) -> str:  # as a Py4J error does once its JVM has stopped
