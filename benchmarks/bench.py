@@ -69,18 +69,38 @@ def _children_map() -> dict[int, list[int]]:
     return children
 
 
+def _image(pid: int) -> tuple[str, bytes] | None:
+    """The program and the code and stack addresses of ``pid``: exec draws new ones."""
+    try:
+        program = os.readlink(f"/proc/{pid}/exe")
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return program, b" ".join(fields[23:26])  # startcode, endcode, startstack
+
+
 def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants, now."""
+    """Resident bytes of ``root`` and all its descendants, now.
+
+    A child with its parent's image is a fork that has not called exec yet: the JVM
+    forks one for each ``chmod`` Hadoop runs, hundreds per run. It shares or copies its
+    parent's pages, so its resident size is the parent's memory seen a second time; it
+    is left out.
+    """
     children = _children_map()
-    total, todo = 0, [root]
+    total, todo = 0, [(root, None)]
     while todo:
-        pid = todo.pop()
-        try:
-            with open(f"/proc/{pid}/statm", "rb") as handle:
-                total += int(handle.read().split()[1]) * PAGE
-        except (OSError, IndexError, ValueError):
-            pass
-        todo.extend(children.get(pid, []))
+        pid, parent_image = todo.pop()
+        image = _image(pid)
+        if image is None or image != parent_image:
+            try:
+                with open(f"/proc/{pid}/statm", "rb") as handle:
+                    total += int(handle.read().split()[1]) * PAGE
+            except (OSError, IndexError, ValueError):
+                pass
+        todo.extend((child, image) for child in children.get(pid, []))
     return total
 
 

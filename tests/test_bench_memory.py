@@ -1,0 +1,75 @@
+"""The benchmark's peak memory: each address space of a process tree counted once.
+
+A process holding 200 MiB forks a child that never calls exec (as the JVM does before
+each ``chmod`` it runs) and starts a second Python that holds 100 MiB of its own. The
+tree's resident size must be the parent's plus the second Python's, read here from
+``/proc`` one process at a time: not 200 MiB more (the fork counted), not 100 MiB less
+(the second Python taken for a fork because it runs the same program).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+BENCH_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+MIB = 1024 * 1024
+
+HOLD = """
+import sys
+held = bytearray({mib} * 1024 * 1024)
+held[::4096] = b"\\x01" * len(range(0, len(held), 4096))  # touch every page
+"""
+
+PARENT = HOLD.format(mib=200) + textwrap.dedent(
+    """
+        import os, subprocess, time
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        second = subprocess.Popen(
+            [sys.executable, "-c", sys.argv[1]], stdout=subprocess.PIPE, text=True
+        )
+        second.stdout.readline()
+        print(second.pid, flush=True)
+        time.sleep(60)
+        """
+)
+SECOND = HOLD.format(mib=100) + "import time\nprint('ready', flush=True)\ntime.sleep(60)\n"
+
+
+def _load_bench():
+    spec = importlib.util.spec_from_file_location("salesoptic_bench", BENCH_PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("salesoptic_bench", module)  # its dataclasses look it up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _resident(pid: int, page: int) -> int:
+    with open(f"/proc/{pid}/statm") as handle:
+        return int(handle.read().split()[1]) * page
+
+
+def test_a_fork_before_exec_is_not_counted_and_a_second_program_is():
+    bench = _load_bench()
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, SECOND], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        second = int(parent.stdout.readline())
+        measured = bench._tree_rss(parent.pid)
+        expected = _resident(parent.pid, bench.PAGE) + _resident(second, bench.PAGE)
+    finally:
+        # The fork and the second Python would outlive the parent: end each by its id.
+        forks = Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+        for pid in forks:
+            subprocess.run(["kill", pid], check=False)
+        parent.kill()
+        parent.wait()
+    assert len(forks) == 2
+    assert expected > 300 * MIB
+    assert abs(measured - expected) < 40 * MIB, (measured // MIB, expected // MIB)
