@@ -17,10 +17,10 @@ In one process tree and one session of measurement:
    landing zone and tables.
 
 Every step runs as a subprocess whose tree's resident memory is sampled from ``/proc``
-(peak of the sum over the process and its descendants). It prints a Markdown table
-(stage, rows, wall seconds, in-process seconds, rows/s, peak RSS), the ratios
-SalesOptic/DuckDB and SalesOptic/bare scan, writes ``build/bench/<scale>.json`` and
-``build/bench/<scale>.md``, and runs the differential check: the reference's gold must
+(peak of the sum over the process and its descendants, each address space once). It
+prints a Markdown table (stage, rows, wall seconds, in-process seconds, rows/s, peak RSS),
+the ratios SalesOptic/DuckDB and SalesOptic/bare scan, writes ``build/bench/<scale>.json``
+and ``build/bench/<scale>.md``, and runs the differential check: the reference's gold must
 equal ``D/gold/current`` (exact for counts and decimals, 1e-9 for doubles) and its
 per-reason quarantine counts those of the run records. Exit code 1 on FAIL.
 
@@ -85,9 +85,11 @@ def _tree_rss(root: int) -> int:
     """Resident bytes of ``root`` and all its descendants, now.
 
     A child with its parent's image is a fork that has not called exec yet: the JVM
-    forks one for each ``chmod`` Hadoop runs, hundreds per run. It shares or copies its
-    parent's pages, so its resident size is the parent's memory seen a second time; it
-    is left out.
+    forks one for each ``chmod`` Hadoop runs, over a thousand in a medium run. It shares
+    or copies its parent's pages, so its resident size is the parent's memory seen a
+    second time; it is left out. Exec draws new addresses (the kernel randomizes them),
+    so a second run of the same program still counts. A fork that works on without
+    exec (a worker pool) would be left out too; the measured trees have none.
     """
     children = _children_map()
     total, todo = 0, [(root, None)]

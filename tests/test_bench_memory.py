@@ -10,6 +10,8 @@ tree's resident size must be the parent's plus the second Python's, read here fr
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -57,19 +59,20 @@ def _resident(pid: int, page: int) -> int:
 def test_a_fork_before_exec_is_not_counted_and_a_second_program_is():
     bench = _load_bench()
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT, SECOND], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", PARENT, SECOND],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, which the fork and Python join
     )
     try:
         second = int(parent.stdout.readline())
+        children = bench._children_map().get(parent.pid, [])
         measured = bench._tree_rss(parent.pid)
         expected = _resident(parent.pid, bench.PAGE) + _resident(second, bench.PAGE)
     finally:
-        # The fork and the second Python would outlive the parent: end each by its id.
-        forks = Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
-        for pid in forks:
-            subprocess.run(["kill", pid], check=False)
-        parent.kill()
+        os.killpg(parent.pid, signal.SIGKILL)
         parent.wait()
-    assert len(forks) == 2
+        parent.stdout.close()
+    assert len(children) == 2
     assert expected > 300 * MIB
     assert abs(measured - expected) < 40 * MIB, (measured // MIB, expected // MIB)
