@@ -9,15 +9,14 @@ tree's resident size must be the parent's plus the second Python's, read here fr
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
-BENCH_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+import bench
+
 MIB = 1024 * 1024
 
 HOLD = """
@@ -43,21 +42,12 @@ PARENT = HOLD.format(mib=200) + textwrap.dedent(
 SECOND = HOLD.format(mib=100) + "import time\nprint('ready', flush=True)\ntime.sleep(60)\n"
 
 
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("salesoptic_bench", BENCH_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("salesoptic_bench", module)  # its dataclasses look it up
-    spec.loader.exec_module(module)
-    return module
-
-
 def _resident(pid: int, page: int) -> int:
     with open(f"/proc/{pid}/statm") as handle:
         return int(handle.read().split()[1]) * page
 
 
 def test_a_fork_before_exec_is_not_counted_and_a_second_program_is():
-    bench = _load_bench()
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT, SECOND],
         stdout=subprocess.PIPE,

@@ -10,29 +10,15 @@ a second batch ingested by an incremental run.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb_reference as ref
 import pyarrow as pa
 
 from salesoptic.config import load_settings
 from salesoptic.generate import GenerateSpec, generate
 from salesoptic.pipeline.runner import run_pipeline
-
-REFERENCE_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "duckdb_reference.py"
-
-
-def _load_reference():
-    spec = importlib.util.spec_from_file_location("duckdb_reference", REFERENCE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("duckdb_reference", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load_reference()
 
 
 def _spec(batch: int):
